@@ -1,0 +1,72 @@
+"""sspr: self-service password reset.
+
+``create_app`` loads and validates the configuration, wires the extensions,
+blueprints, error pages and commands.  Nothing else lives here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from sspr import cli, database, errors, i18n, passwords, security, sessions, setup
+from sspr import config as configuration
+from sspr.account.views import bp as account
+from sspr.auth.views import bp as auth
+from sspr.extensions import csrf, db, limiter, migrate
+from sspr.health import bp as health
+from sspr.pages import bp as pages
+from sspr.reset.views import bp as reset
+from sspr.verification import outbox
+from sspr.verification.email import OutboxMailSender, SmtpMailSender
+from sspr.verification.sms import OutboxSmsSender, TwilioSmsSender
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The application, configured from defaults, instance file, ``config`` and SSPR_* variables."""
+    app = Flask(__name__, instance_relative_config=True)
+    configuration.load(app, config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    sessions.init_app(app)
+    errors.register(app)
+    database.init_app(app)
+
+    app.extensions["sspr.hasher"] = passwords.build_hasher(app.config["ARGON2_PROFILE"])
+    app.extensions["sspr.senders"] = _senders(app.config)
+    outbox.init_app(app)
+
+    for blueprint in (health, pages, auth, account, reset):
+        app.register_blueprint(blueprint)
+    cli.register(app)
+
+    if _serving() and not app.testing:
+        setup.announce(app)
+    return app
+
+
+def _senders(cfg: Any) -> dict[str, Any]:
+    mail = (
+        SmtpMailSender(cfg) if cfg["MAIL_BACKEND"] == "smtp" else OutboxMailSender(cfg["OUTBOX_DIR"], cfg["MAIL_FROM"])
+    )
+    sms = TwilioSmsSender(cfg) if cfg["SMS_BACKEND"] == "twilio" else OutboxSmsSender(cfg["OUTBOX_DIR"])
+    return {"email": mail, "sms": sms}
+
+
+def _serving() -> bool:
+    """True for a web server (gunicorn, `sspr run`), false for the other commands."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is None or ctx.info_name == "run"
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,1 @@
+"""The signed-in user's own page: contact details and password."""

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField, SubmitField, TelField
+from wtforms.validators import InputRequired
+
+from sspr.forms import PASSWORD_INPUT_MAX, PlainText
+
+
+def _current_password() -> PasswordField:
+    return PasswordField(
+        _l("Your password"),
+        validators=[InputRequired(_l("Enter your password.")), PlainText(PASSWORD_INPUT_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class EmailForm(FlaskForm):
+    email = EmailField(
+        _l("New alternate e-mail address"),
+        validators=[InputRequired(_l("Enter an address.")), PlainText()],
+        render_kw={"autocomplete": "email"},
+    )
+    password = _current_password()
+    submit = SubmitField(_l("Send a code to this address"))
+
+
+class PhoneForm(FlaskForm):
+    phone = TelField(
+        _l("New mobile phone number"),
+        validators=[InputRequired(_l("Enter a number.")), PlainText(40)],
+        render_kw={"autocomplete": "tel"},
+    )
+    password = _current_password()
+    submit = SubmitField(_l("Send a code to this number"))
+
+
+class ConfirmForm(FlaskForm):
+    code = StringField(
+        _l("Verification code"),
+        validators=[InputRequired(_l("Enter the code you received.")), PlainText(32)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    submit = SubmitField(_l("Confirm"))

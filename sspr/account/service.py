@@ -1,0 +1,97 @@
+"""Changing one's own contact details: a code goes to the new address or number,
+and only once it is typed back does the change count (and the old one is told)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import update
+
+from sspr import audit, clock, contacts, notifications, passwords, policy, tokens
+from sspr.extensions import db
+from sspr.models import Challenge, User
+from sspr.verification import codes
+
+FIELDS = {"email": "alternate_email", "sms": "phone"}
+
+
+class ContactRefused(ValueError):
+    """The change cannot go ahead; str() says why, for people."""
+
+
+def _key() -> bytes:
+    return tokens.subkey("sspr.contact-codes")
+
+
+def request_change(user: User, channel: str, typed: str, password: str) -> Challenge:
+    """Stage a challenge for a new address or number and send it a code."""
+    if not passwords.verify(user.password_hash, password):
+        raise ContactRefused(_("Your password is not right."))
+    try:
+        value = (
+            contacts.normalise_email(typed)
+            if channel == "email"
+            else contacts.normalise_phone(typed, current_app.config["PHONE_REGION"])
+        )
+    except contacts.InvalidContact as exc:
+        raise ContactRefused(str(exc)) from exc
+    now = clock.now()
+    db.session.execute(
+        update(Challenge)
+        .where(
+            Challenge.user_id == user.id,
+            Challenge.purpose == "contact",
+            Challenge.used_at.is_(None),
+            Challenge.voided_at.is_(None),
+        )
+        .values(voided_at=now)
+    )
+    minutes = policy.current().code_lifetime_minutes
+    challenge = Challenge(
+        purpose="contact",
+        user_id=user.id,
+        subject_key=f"user:{user.id}",
+        channel=channel,
+        pending_destination=value,
+        code_digest="",
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    db.session.add(challenge)
+    db.session.flush()
+    code = codes.generate(current_app.config["CODE_DIGITS"])
+    challenge.code_digest = codes.digest(_key(), f"c{challenge.id}", code)
+    notifications.verification_code(
+        channel, value, code, expires_at=challenge.expires_at, minutes=minutes, locale=user.locale
+    )
+    audit.record("account.contact_code_sent", actor=user, subject=user, method=channel)
+    return challenge
+
+
+def confirm_change(user: User, challenge_id: int, typed: str) -> str:
+    """Apply the pending change when the code is right; the method it changed."""
+    challenge = db.session.get(Challenge, challenge_id)
+    now = clock.now()
+    if (
+        challenge is None
+        or challenge.user_id != user.id
+        or challenge.purpose != "contact"
+        or not codes.is_live(challenge.expires_at, challenge.used_at, challenge.voided_at, now)
+    ):
+        raise ContactRefused(_("This code is no longer valid. Ask for a new one."))
+    candidate = codes.clean_candidate(typed, current_app.config["CODE_DIGITS"])
+    if not codes.matches(_key(), f"c{challenge.id}", challenge.code_digest, candidate):
+        challenge.wrong_tries += 1
+        if challenge.wrong_tries >= current_app.config["CODE_MAX_WRONG_TRIES"]:
+            challenge.voided_at = now
+        db.session.commit()
+        raise ContactRefused(_("That code is not right."))
+    challenge.used_at = now
+    field = FIELDS[challenge.channel]
+    old = getattr(user, field)
+    setattr(user, field, challenge.pending_destination)
+    if old and old != challenge.pending_destination:
+        notifications.contact_changed(user, challenge.channel, old)
+    audit.record("account.contact_changed", actor=user, subject=user, method=challenge.channel)
+    return challenge.channel

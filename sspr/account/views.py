@@ -1,0 +1,113 @@
+"""/account: the signed-in user's details, contact changes and password change."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from sspr import audit, notifications, passwords, policy, sessions, users
+from sspr.account import service
+from sspr.account.forms import ConfirmForm, EmailForm, PhoneForm
+from sspr.auth.forms import ChangePasswordForm
+from sspr.auth.views import login_required
+from sspr.extensions import db
+from sspr.models import Challenge
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def _page(status: int = 200, **forms: object) -> ResponseReturnValue:
+    user = sessions.current_user()
+    pending = db.session.get(Challenge, session.get("contact_challenge") or 0)
+    if pending is not None and (pending.user_id != user.id or pending.used_at or pending.voided_at):
+        pending = None
+    context = {
+        "email_form": EmailForm(formdata=None),
+        "phone_form": PhoneForm(formdata=None),
+        "confirm_form": ConfirmForm(formdata=None),
+        "password_form": ChangePasswordForm(formdata=None),
+    }
+    context.update(forms)
+    return render_template(
+        "account/index.html", user=user, pending=pending, advice=passwords.advice(), **context
+    ), status
+
+
+@bp.get("")
+@login_required
+def index() -> ResponseReturnValue:
+    return _page()
+
+
+def _request_change(channel: str, form: EmailForm | PhoneForm, typed: str) -> ResponseReturnValue:
+    field_name = "email_form" if channel == "email" else "phone_form"
+    if not form.validate_on_submit():
+        return _page(400, **{field_name: form})
+    try:
+        challenge = service.request_change(sessions.current_user(), channel, typed, form.password.data)
+    except service.ContactRefused as refused:
+        db.session.rollback()
+        form.password.errors = [str(refused)]
+        return _page(400, **{field_name: form})
+    db.session.commit()
+    session["contact_challenge"] = challenge.id
+    flash(_("We sent a code. Type it below to confirm the change."))
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/email")
+@login_required
+def change_email() -> ResponseReturnValue:
+    form = EmailForm()
+    return _request_change("email", form, form.email.data or "")
+
+
+@bp.post("/phone")
+@login_required
+def change_phone() -> ResponseReturnValue:
+    form = PhoneForm()
+    return _request_change("sms", form, form.phone.data or "")
+
+
+@bp.post("/confirm")
+@login_required
+def confirm() -> ResponseReturnValue:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _page(400, confirm_form=form)
+    try:
+        service.confirm_change(sessions.current_user(), session.get("contact_challenge") or 0, form.code.data)
+    except service.ContactRefused as refused:
+        form.code.errors = [str(refused)]
+        return _page(400, confirm_form=form)
+    db.session.commit()
+    session.pop("contact_challenge", None)
+    flash(_("Your contact details are updated."))
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/password")
+@login_required
+def change_password() -> ResponseReturnValue:
+    form = ChangePasswordForm()
+    user = sessions.current_user()
+    if not form.validate_on_submit():
+        return _page(400, password_form=form)
+    problems = users.change_password(
+        user,
+        form.password.data,
+        form.confirm.data,
+        current=form.current.data,
+        min_length=policy.current().password_min_length,
+    )
+    if problems:
+        db.session.rollback()
+        form.password.errors = problems
+        return _page(400, password_form=form)
+    audit.record("password.changed", actor=user, subject=user)
+    notifications.password_changed(user, "account")
+    sessions.refresh(user)
+    db.session.commit()
+    flash(_("Your password is changed. You were signed out everywhere else."))
+    return redirect(url_for("account.index"))

@@ -1,0 +1,1 @@
+"""What admins do to users' passwords, shared by the console and the CLI."""

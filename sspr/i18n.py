@@ -1,0 +1,28 @@
+"""Language choice: an explicit pick (?lang=, kept in the session), else the
+browser's Accept-Language, else the first configured language."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request, session
+from flask_babel import get_locale
+
+from sspr.extensions import babel
+
+
+def select_locale() -> str:
+    languages: list[str] = current_app.config["LANGUAGES"]
+    chosen = session.get("locale")
+    if chosen in languages:
+        return str(chosen)
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+
+    @app.before_request
+    def remember_language_pick() -> None:
+        picked = request.args.get("lang")
+        if picked in app.config["LANGUAGES"]:
+            session["locale"] = picked

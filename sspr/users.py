@@ -1,0 +1,107 @@
+"""Users: finding, creating, authenticating, and changing passwords.
+
+Functions stage changes in the current transaction; the caller commits, so a
+step's changes land together or not at all.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from sspr import clock, contacts, passwords
+from sspr.extensions import db
+from sspr.models import ROLES, User, new_session_version
+
+
+class UserError(ValueError):
+    """A user cannot be created or changed as asked; str() says why, for people."""
+
+
+def find(username: str) -> User | None:
+    key = contacts.username_key(username)
+    if not key:
+        return None
+    return db.session.scalar(select(User).where(User.username_key == key))
+
+
+def create(
+    username: str,
+    password: str,
+    *,
+    display_name: str = "",
+    alternate_email: str | None = None,
+    phone: str | None = None,
+    role: str = "user",
+    must_change_password: bool = False,
+) -> User:
+    """A new user with verified contact details (an operator typed them)."""
+    try:
+        name = contacts.clean_username(username)
+        email = contacts.normalise_email(alternate_email) if alternate_email else None
+        number = contacts.normalise_phone(phone, current_app.config["PHONE_REGION"]) if phone else None
+    except contacts.InvalidContact as exc:
+        raise UserError(str(exc)) from exc
+    if role not in ROLES:
+        raise UserError(_("Unknown role %(role)s.", role=role))
+    if find(name) is not None:
+        raise UserError(_("A user named %(name)s already exists.", name=name))
+    user = User(
+        username=name,
+        username_key=contacts.username_key(name),
+        display_name=display_name.strip(),
+        password_hash=passwords.hash_password(password),
+        role=role,
+        alternate_email=email,
+        phone=number,
+        must_change_password=must_change_password,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_password_hash(user: User, password_hash: str, *, must_change: bool = False) -> None:
+    """Store a new password and end every session and link made under the old one."""
+    user.password_hash = password_hash
+    user.password_changed_at = clock.now()
+    user.must_change_password = must_change
+    user.session_version = new_session_version()
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user whose password this is, or None; unknown names cost the same time."""
+    user = find(username)
+    if user is None:
+        passwords.decoy_verify(password)
+        return None
+    if not passwords.verify(user.password_hash, password):
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def password_problems(
+    username: str, new: str, confirm: str, *, min_length: int, current_hash: str | None = None
+) -> list[str]:
+    """What is wrong with a new password typed twice, in plain words; empty when it is fine."""
+    problems = [
+        p.message
+        for p in passwords.check_new_password(new, username=username, min_length=min_length, current_hash=current_hash)
+    ]
+    if new != confirm:
+        problems.append(_("The two passwords are not the same."))
+    return problems
+
+
+def change_password(user: User, new: str, confirm: str, *, current: str | None, min_length: int) -> list[str]:
+    """Check and stage the user's own password change; the problems, in plain words, if refused.
+    ``current`` is the password the user typed to prove it is them (None when already proven)."""
+    if current is not None and not passwords.verify(user.password_hash, current):
+        return [_("Your current password is not right.")]
+    problems = password_problems(user.username, new, confirm, min_length=min_length, current_hash=user.password_hash)
+    if not problems:
+        set_password_hash(user, passwords.hash_password(new))
+    return problems

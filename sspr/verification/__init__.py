@@ -1,0 +1,1 @@
+"""Verification codes and the delivery of messages (mail and SMS)."""

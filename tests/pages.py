@@ -1,0 +1,68 @@
+"""Reading pages the way a browser does: forms with their hidden inputs, and
+posting them back (CSRF token included), so tests run with CSRF on."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+CODE_RE = re.compile(r"(?<!\d)\d{6,8}(?!\d)")
+URL_RE = re.compile(r"https?://\S+")
+
+
+class _Forms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, Any]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append({"action": a.get("action", ""), "method": a.get("method", "get"), "inputs": []})
+        elif tag in ("input", "select", "textarea") and self.forms:
+            self.forms[-1]["inputs"].append(a)
+
+
+def forms(response: TestResponse) -> list[dict[str, Any]]:
+    parser = _Forms()
+    parser.feed(response.get_data(as_text=True))
+    return parser.forms
+
+
+def form(response: TestResponse, action: str) -> dict[str, Any]:
+    for f in forms(response):
+        if f["action"] == action:
+            return f
+    raise AssertionError(f"no form posting to {action} on the page: {[f['action'] for f in forms(response)]}")
+
+
+def hidden(response: TestResponse, action: str) -> dict[str, str]:
+    return {
+        i["name"]: i.get("value", "")
+        for i in form(response, action)["inputs"]
+        if i.get("type") == "hidden" and i.get("name")
+    }
+
+
+def submit(client: FlaskClient, response: TestResponse, action: str, **fields: Any) -> TestResponse:
+    """Post the form with this action as a browser would: its hidden inputs plus the fields given."""
+    data = hidden(response, action)
+    data.update(fields)
+    return client.post(action, data=data)
+
+
+def text_without_tokens(response: TestResponse) -> str:
+    """The page with every hidden value blanked: what must match for known and unknown users."""
+    html = response.get_data(as_text=True)
+    return re.sub(r'(type="hidden"[^>]*value=")[^"]*"|(value=")[^"]*("[^>]*type="hidden")', r'\1\2"\3', html)
+
+
+def code_in(text: str) -> str:
+    """The one run of 6 to 8 digits outside links, as the contract promises."""
+    found = CODE_RE.findall(URL_RE.sub(" ", text))
+    assert len(set(found)) == 1, f"expected one code in {text!r}"
+    return found[0]

@@ -1,0 +1,191 @@
+"""Real local servers the tests talk to: an SMTP server (aiosmtpd) and an HTTP
+endpoint that speaks Twilio's Messages API, reached through the real `twilio`
+library.  Both record what they receive and can be told to fail."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import json
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope, Session
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Inbox:
+    """Messages received, with a wait for the one a test expects."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.cond = threading.Condition()
+
+    def add(self, item: Any) -> None:
+        with self.cond:
+            self.items.append(item)
+            self.cond.notify_all()
+
+    def clear(self) -> None:
+        with self.cond:
+            self.items.clear()
+
+    def wait(self, predicate: Any = lambda item: True, timeout: float = 5.0) -> Any:
+        end = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for item in self.items:
+                    if predicate(item):
+                        return item
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no matching message within {timeout}s; got {self.items!r}")
+                self.cond.wait(left)
+
+
+@dataclass
+class ReceivedMail:
+    envelope_from: str
+    recipients: list[str]
+    message: EmailMessage
+
+    @property
+    def text(self) -> str:
+        part = self.message.get_body(("plain",))
+        return part.get_content() if part else ""
+
+    @property
+    def html(self) -> str:
+        part = self.message.get_body(("html",))
+        return part.get_content() if part else ""
+
+
+class _Handler:
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        if self.server.refuse:
+            return "451 4.3.0 try again later"
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.server.inbox.add(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.inbox = Inbox()
+        self.refuse = False
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=free_port())
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def port(self) -> int:
+        return int(self.controller.port)
+
+    def wait_for(self, to: str, timeout: float = 5.0) -> ReceivedMail:
+        return self.inbox.wait(lambda m: to.lower() in [r.lower() for r in m.recipients], timeout)  # type: ignore
+
+
+@dataclass
+class ReceivedSms:
+    account_sid: str
+    to: str
+    from_: str
+    body: str
+    auth: tuple[str, str] | None = field(default=None)
+
+
+class _TwilioHandler(BaseHTTPRequestHandler):
+    server: Any
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def _reply(self, status: int, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        endpoint: TwilioEndpoint = self.server.endpoint
+        parts = self.path.split("/")
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        form = {k: v[0] for k, v in parse_qs(raw).items()}
+        header = self.headers.get("Authorization", "")
+        auth = tuple(base64.b64decode(header[6:]).decode().split(":", 1)) if header.startswith("Basic ") else None
+        if len(parts) != 5 or parts[1] != "2010-04-01" or parts[4] != "Messages.json":
+            return self._reply(404, {"code": 20404, "message": "not found", "status": 404})
+        if auth != (endpoint.account_sid, endpoint.auth_token) or parts[3] != endpoint.account_sid:
+            return self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        if endpoint.fail_status:
+            status = endpoint.fail_status
+            return self._reply(status, {"code": 30001, "message": "failing", "status": status})
+        sms = ReceivedSms(parts[3], form.get("To", ""), form.get("From", ""), form.get("Body", ""), auth)  # type: ignore
+        endpoint.inbox.add(sms)
+        sid = "SM" + uuid.uuid4().hex
+        uri = f"/2010-04-01/Accounts/{parts[3]}/Messages/{sid}.json"
+        return self._reply(
+            201,
+            {
+                "sid": sid,
+                "account_sid": parts[3],
+                "to": sms.to,
+                "from": sms.from_,
+                "body": sms.body,
+                "status": "queued",
+                "num_segments": "1",
+                "api_version": "2010-04-01",
+                "uri": uri,
+            },
+        )
+
+
+class TwilioEndpoint:
+    """POST /2010-04-01/Accounts/{Sid}/Messages.json with basic auth, as Twilio answers it."""
+
+    account_sid = "AC" + "0" * 32
+    auth_token = "test-auth-token"
+
+    def __init__(self) -> None:
+        self.inbox = Inbox()
+        self.fail_status = 0
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _TwilioHandler)
+        self.httpd.endpoint = self  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def wait_for(self, to: str, timeout: float = 5.0) -> ReceivedSms:
+        return self.inbox.wait(lambda m: m.to == to, timeout)  # type: ignore[no-any-return]
