@@ -18,6 +18,8 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import wraps
+from typing import ParamSpec
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -78,6 +80,24 @@ class WrongInput(Exception):
         self.page = page
 
 
+P = ParamSpec("P")
+
+
+def _one_step(function: Callable[P, Page]) -> Callable[P, Page]:
+    """Run a step as one transaction.  When a concurrent request moved the flow
+    first, any flush fails on the flow's version: nothing of this one lands."""
+
+    @wraps(function)
+    def step(*args: P.args, **kwargs: P.kwargs) -> Page:
+        try:
+            return function(*args, **kwargs)
+        except StaleDataError as exc:
+            db.session.rollback()
+            raise FlowReplayed("another request advanced this flow first") from exc
+
+    return step
+
+
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
@@ -119,11 +139,7 @@ def _commit_step(flow: ResetFlow, step: str) -> str:
     post that got there first makes this one fail (optimistic lock)."""
     flow.step = step
     flag_modified(flow, "step")  # bump the version even when the step stays the same
-    try:
-        db.session.commit()
-    except StaleDataError as exc:
-        db.session.rollback()
-        raise FlowReplayed("another request advanced this flow first") from exc
+    db.session.commit()
     return tokens.dump(tokens.RESET_STEP, {"f": flow.id, "s": step, "v": flow.version})
 
 
@@ -168,6 +184,7 @@ def reshow(token: str, binding: str | None, step: str, errors: list[str]) -> Pag
 # -- the steps --------------------------------------------------------------------------------------------
 
 
+@_one_step
 def start(username: str, binding: str, locale: str | None) -> Page:
     """Step 1: a user name.  Known or not, a flow is made and the method page follows."""
     user = users.find(username)
@@ -183,6 +200,7 @@ def start(username: str, binding: str, locale: str | None) -> Page:
     return _next_page(flow, METHOD)
 
 
+@_one_step
 def choose_method(token: str, binding: str | None, method: str) -> Page:
     """Step 2: the method.  Only methods the policy offers and not yet used count."""
     flow = _load(token, binding, METHOD)
@@ -198,6 +216,7 @@ def choose_method(token: str, binding: str | None, method: str) -> Page:
     return _next_page(flow, CODE, notice=notice)
 
 
+@_one_step
 def confirm_destination(token: str, binding: str | None, typed: str) -> Page:
     """Step 3 (when the policy asks): the full address or number.  A code goes
     out only when it matches what is stored; the page is the same either way."""
@@ -218,6 +237,7 @@ def _same_destination(method: str, typed: str, stored: str) -> bool:
         return False
 
 
+@_one_step
 def resend(token: str, binding: str | None) -> Page:
     """A new code replaces the old one; the count of wrong tries stays."""
     flow = _load(token, binding, CODE)
@@ -289,6 +309,7 @@ def _live_challenge(flow: ResetFlow) -> Challenge | None:
     )
 
 
+@_one_step
 def enter_code(token: str, binding: str | None, typed: str) -> Page:
     """Step 4: the code.  Right: on to the next method or the new password.
     Wrong: counted, and after too many the flow is over."""
@@ -343,6 +364,7 @@ def _verified(flow: ResetFlow, pol: policy.Policy, challenge: Challenge) -> Page
     return _next_page(flow, PASSWORD)
 
 
+@_one_step
 def set_password(token: str, binding: str | None, new: str, confirm: str) -> Page:
     """Step 5: the new password, twice.  Everything lands in one transaction:
     the hash, ended sessions, the finished flow, the audit row and the notice."""
@@ -397,6 +419,7 @@ def check_link(link_token: str) -> None:
     _link_challenge(link_token)
 
 
+@_one_step
 def use_link(link_token: str, binding: str) -> Page:
     """The user's POST from the link page: counts as the right code, and the flow
     continues in this browser (whoever holds the mailbox holds the flow)."""
