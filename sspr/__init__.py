@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The application, configured from defaults, instance file, ``config`` and SSPR_* variables."""
     app = Flask(__name__, instance_relative_config=True)
     configuration.load(app, config)
+    app.logger.setLevel(str(app.config["LOG_LEVEL"]).upper())
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)

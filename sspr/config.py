@@ -75,6 +75,8 @@ DEFAULTS: dict[str, Any] = {
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     # Seconds the one-time first-admin setup link stays valid.
     "SETUP_LINK_SECONDS": 24 * 3600,
+    # Level of sspr's own log lines (audit events, deliveries): DEBUG, INFO, WARNING, ERROR.
+    "LOG_LEVEL": "INFO",
     # Largest request body accepted, in bytes.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     # Languages offered; the first is the fallback.
@@ -188,6 +190,8 @@ def validate(cfg: Any) -> None:
         raise ConfigError(f"SSPR_ARGON2_PROFILE must be one of {', '.join(ARGON2_PROFILES)}")
     if cfg["ARGON2_PROFILE"] == "CHEAPEST" and not cfg.get("TESTING"):
         raise ConfigError("SSPR_ARGON2_PROFILE=CHEAPEST is for tests only")
+    if str(cfg["LOG_LEVEL"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("SSPR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     if not 6 <= cfg["CODE_DIGITS"] <= 8:
         raise ConfigError("SSPR_CODE_DIGITS must be 6, 7 or 8")
     if not str(cfg["BASE_URL"]).startswith(("http://", "https://")):

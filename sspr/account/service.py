@@ -62,9 +62,8 @@ def request_change(user: User, channel: str, typed: str, password: str) -> Chall
     db.session.flush()
     code = codes.generate(current_app.config["CODE_DIGITS"])
     challenge.code_digest = codes.digest(_key(), f"c{challenge.id}", code)
-    notifications.verification_code(
-        channel, value, code, expires_at=challenge.expires_at, minutes=minutes, locale=user.locale
-    )
+    message = notifications.verification_code(channel, value, code, minutes=minutes, locale=user.locale)
+    notifications.queue(message, not_after=challenge.expires_at)
     audit.record("account.contact_code_sent", actor=user, subject=user, method=channel)
     return challenge
 

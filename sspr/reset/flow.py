@@ -248,9 +248,11 @@ def resend(token: str, binding: str | None) -> Page:
 
 
 def _send_code(flow: ResetFlow, pol: policy.Policy, destination: str | None) -> str | None:
-    """Stage a challenge, and the message carrying it when there is a real
-    destination.  Decoys get a challenge too, so both paths do the same work.
-    The notice for the code page: "limited" when this name had its fill of codes."""
+    """Stage a challenge and, when there is a real destination, the message
+    carrying it.  A decoy does all the same work (the challenge, the digests,
+    the rendered message, the audit row) and only skips queueing, so the two
+    paths take the same time.  Returns the code page's notice: "limited" when
+    this name had its fill of codes for the hour."""
     now = clock.now()
     recent = db.session.scalar(
         select(func.count())
@@ -265,38 +267,34 @@ def _send_code(flow: ResetFlow, pol: policy.Policy, destination: str | None) -> 
         .where(Challenge.flow_id == flow.id, Challenge.used_at.is_(None), Challenge.voided_at.is_(None))
         .values(voided_at=now)
     )
-    code = codes.generate(current_app.config["CODE_DIGITS"])
-    link_secret = codes.new_link_secret()
+    channel = flow.current_method or ""
     challenge = Challenge(
         purpose="reset",
         flow_id=flow.id,
         user_id=flow.user_id if destination else None,
         subject_key=flow.subject_key,
-        channel=flow.current_method or "",
+        channel=channel,
         code_digest="",
         expires_at=now + timedelta(minutes=pol.code_lifetime_minutes),
     )
     db.session.add(challenge)
     db.session.flush()
+    code, link_secret = codes.generate(current_app.config["CODE_DIGITS"]), codes.new_link_secret()
     key = tokens.subkey("sspr.codes")
     challenge.code_digest = codes.digest(key, f"c{challenge.id}", code)
-    if destination is None:
-        return None
     challenge.link_digest = codes.digest(key, f"l{challenge.id}", link_secret)
     link = None
-    if flow.current_method == "email":
+    if channel == "email":
         link_token = tokens.dump(tokens.RESET_LINK, {"c": challenge.id, "k": link_secret})
         link = f"{current_app.config['BASE_URL']}/password-reset/link/{link_token}"
-    notifications.verification_code(
-        challenge.channel,
-        destination,
-        code,
-        expires_at=challenge.expires_at,
-        minutes=pol.code_lifetime_minutes,
-        locale=flow.locale,
-        link=link,
+    message = notifications.verification_code(
+        channel, destination or "", code, minutes=pol.code_lifetime_minutes, locale=flow.locale, link=link
     )
-    audit.record("reset.code_sent", subject=flow.user, method=challenge.channel)
+    if destination is not None:
+        notifications.queue(message, not_after=challenge.expires_at)
+    audit.record(
+        "reset.code_requested", subject=flow.user if destination else None, method=channel, sent=destination is not None
+    )
     return None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from sspr import clock
+from sspr import clock, retention
 from sspr.errors import DeliveryFailed
 from sspr.extensions import db
 from sspr.models import OutboxMessage
@@ -30,6 +31,7 @@ BATCH = 20
 BACKOFF_FIRST_SECONDS = 5
 BACKOFF_MAX_SECONDS = 15 * 60
 WAKE_KEY = "sspr.outbox.queued"
+PURGE_EVERY_SECONDS = 600
 
 
 def enqueue(
@@ -138,6 +140,8 @@ class Sender:
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
+        self.starting = threading.Lock()
+        self.next_purge = 0.0
 
     def run(self) -> None:
         poll = self.app.config["SENDER_POLL_SECONDS"]
@@ -145,6 +149,7 @@ class Sender:
             with self.app.app_context():
                 try:
                     busy = deliver_due() > 0
+                    self._purge_now_and_then()
                 except SQLAlchemyError:
                     log.exception("outbox: database unavailable; trying again shortly")
                     db.session.rollback()
@@ -155,10 +160,16 @@ class Sender:
                 self.wake.wait(poll)
                 self.wake.clear()
 
+    def _purge_now_and_then(self) -> None:
+        if time.monotonic() >= self.next_purge:
+            self.next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+            retention.purge(clock.now())
+
     def start_thread(self) -> None:
-        if self.thread is None:
-            self.thread = threading.Thread(target=self.run, name="sspr-outbox-sender", daemon=True)
-            self.thread.start()
+        with self.starting:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self.run, name="sspr-outbox-sender", daemon=True)
+                self.thread.start()
 
     def stop(self) -> None:
         self.stopping.set()

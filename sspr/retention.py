@@ -1,0 +1,33 @@
+"""Old working data is deleted: finished or abandoned reset flows with their
+codes, and delivered outbox rows.  The audit log is kept."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+
+from sspr.extensions import db
+from sspr.models import Challenge, OutboxMessage, ResetFlow
+
+log = logging.getLogger(__name__)
+
+# Long enough for the hourly code limit and for anyone looking into a fresh incident.
+FLOWS_KEPT = timedelta(days=1)
+OUTBOX_KEPT = timedelta(days=30)
+
+
+def purge(now: datetime) -> int:
+    """Delete what is past keeping (committed); the number of rows deleted."""
+    deleted = 0
+    for statement in (
+        delete(Challenge).where(Challenge.created_at < now - FLOWS_KEPT),
+        delete(ResetFlow).where(ResetFlow.created_at < now - FLOWS_KEPT),
+        delete(OutboxMessage).where(OutboxMessage.status != "pending", OutboxMessage.created_at < now - OUTBOX_KEPT),
+    ):
+        deleted += db.session.execute(statement).rowcount  # type: ignore[attr-defined]
+    db.session.commit()
+    if deleted:
+        log.info("retention: deleted %d old rows", deleted)
+    return deleted
