@@ -1,8 +1,16 @@
-"""Response headers every page gets: no framing, no sniffing, a strict CSP."""
+"""Response headers every page gets (no framing, no sniffing, a strict CSP), and
+no link secrets left in what access logs read."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from flask import Flask, Response
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -10,7 +18,13 @@ CSP = (
 )
 
 
+LINK_PREFIX = "/password-reset/link/"
+LINK_SECRET = re.compile(re.escape(LINK_PREFIX) + r"[^/?#\s]*")
+
+
 def init_app(app: Flask) -> None:
+    app.wsgi_app = RedactLinkTokens(app.wsgi_app)  # type: ignore[method-assign]
+
     @app.after_request
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -18,3 +32,21 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+class RedactLinkTokens:
+    """WSGI middleware: once a request is handled, the secret in a mail link's
+    path is replaced in the WSGI environ, so access logs written from it
+    afterwards (gunicorn's) never hold a usable link."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self.app(environ, start_response)
+        finally:
+            for key in ("PATH_INFO", "RAW_URI", "REQUEST_URI"):
+                value = environ.get(key)
+                if isinstance(value, str) and LINK_PREFIX in value:
+                    environ[key] = LINK_SECRET.sub(LINK_PREFIX + "[redacted]", value)
