@@ -41,7 +41,7 @@ def new_session_version() -> str:
     return secrets.token_hex(16)
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,7 +75,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
         return {"email": self.alternate_email, "sms": self.phone}.get(method)
 
 
-class ResetFlow(db.Model):  # type: ignore[name-defined,misc]
+class ResetFlow(db.Model):  # type: ignore[name-defined]
     """One run through the wizard.  Unknown user names get a flow too (a decoy
     with no user) so that both walk the same steps and the same queries."""
 
@@ -105,7 +105,7 @@ class ResetFlow(db.Model):  # type: ignore[name-defined,misc]
         return [m for m in self.methods_verified.split(",") if m]
 
 
-class Challenge(db.Model):  # type: ignore[name-defined,misc]
+class Challenge(db.Model):  # type: ignore[name-defined]
     """A code sent to a destination, stored only as a keyed digest."""
 
     __tablename__ = "challenges"
@@ -130,7 +130,7 @@ class Challenge(db.Model):  # type: ignore[name-defined,misc]
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
+class OutboxMessage(db.Model):  # type: ignore[name-defined]
     """A mail or SMS waiting for delivery, written in the same transaction as
     what caused it.  The body is erased once sent or given up."""
 
@@ -155,7 +155,7 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
     last_error: Mapped[str] = mapped_column(String(500), default="")
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+class AuditEvent(db.Model):  # type: ignore[name-defined]
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,7 +167,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     details: Mapped[str] = mapped_column(Text, default="{}")
 
 
-class Setting(db.Model):  # type: ignore[name-defined,misc]
+class Setting(db.Model):  # type: ignore[name-defined]
     """One stored policy value (JSON), shared by every app server."""
 
     __tablename__ = "settings"

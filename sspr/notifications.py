@@ -29,7 +29,7 @@ def _subject(template: str, site: str) -> str:
         "password_changed": lambda: _("Your %(site)s password was changed", site=site),
         "contact_changed": lambda: _("Your %(site)s contact details were changed", site=site),
     }
-    return subjects[template]()
+    return str(subjects[template]())
 
 
 def compose(channel: str, template: str, recipient: str, locale: str | None, **context: object) -> Message:
@@ -76,4 +76,4 @@ def password_changed(user: User, how: str) -> None:
 
 def contact_changed(user: User, channel: str, old_destination: str) -> None:
     """Tell the old address or number that it no longer receives codes."""
-    queue(compose(channel, "contact_changed", old_destination, user.locale, user=user, channel=channel))
+    queue(compose(channel, "contact_changed", old_destination, user.locale, user=user, method=channel))

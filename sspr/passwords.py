@@ -119,10 +119,12 @@ def check_new_password(
 
 def advice() -> str:
     """The hint shown with every password form and after every refusal."""
-    return _(
-        "Tip: a passphrase of four or more unrelated words, such as “%(example)s”, is long, "
-        "easy to remember and hard to guess.",
-        example=PASSPHRASE_HINT,
+    return str(
+        _(
+            "Tip: a passphrase of four or more unrelated words, such as “%(example)s”, is long, "
+            "easy to remember and hard to guess.",
+            example=PASSPHRASE_HINT,
+        )
     )
 
 

@@ -51,5 +51,13 @@ def current_user() -> User | None:
     return g.sspr_user  # type: ignore[no-any-return]
 
 
+def signed_in_user() -> User:
+    """The signed-in user, in views that only run for one (behind login_required)."""
+    user = current_user()
+    if user is None:
+        raise RuntimeError("signed_in_user() called without a signed-in user")
+    return user
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["signed_in_user"] = current_user

@@ -18,7 +18,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 def _page(status: int = 200, **forms: object) -> ResponseReturnValue:
-    user = sessions.current_user()
+    user = sessions.signed_in_user()
     pending = db.session.get(Challenge, session.get("contact_challenge") or 0)
     if pending is not None and (pending.user_id != user.id or pending.used_at or pending.voided_at):
         pending = None
@@ -45,7 +45,7 @@ def _request_change(channel: str, form: EmailForm | PhoneForm, typed: str) -> Re
     if not form.validate_on_submit():
         return _page(400, **{field_name: form})
     try:
-        challenge = service.request_change(sessions.current_user(), channel, typed, form.password.data)
+        challenge = service.request_change(sessions.signed_in_user(), channel, typed, form.password.data)
     except service.ContactRefused as refused:
         db.session.rollback()
         form.password.errors = [str(refused)]
@@ -77,7 +77,7 @@ def confirm() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _page(400, confirm_form=form)
     try:
-        service.confirm_change(sessions.current_user(), session.get("contact_challenge") or 0, form.code.data)
+        service.confirm_change(sessions.signed_in_user(), session.get("contact_challenge") or 0, form.code.data)
     except service.ContactRefused as refused:
         form.code.errors = [str(refused)]
         return _page(400, confirm_form=form)
@@ -91,7 +91,7 @@ def confirm() -> ResponseReturnValue:
 @login_required
 def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
-    user = sessions.current_user()
+    user = sessions.signed_in_user()
     if not form.validate_on_submit():
         return _page(400, password_form=form)
     problems = users.change_password(

@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_wtf import FlaskForm
 
 from sspr import passwords, policy
+from sspr.errors import LinkInvalid
 from sspr.reset import flow
 from sspr.reset.forms import CodeForm, DestinationForm, LinkForm, MethodForm, PasswordForm, ResendForm, UsernameForm
 
@@ -134,7 +135,7 @@ def link(link_token: str) -> ResponseReturnValue:
 def use_link() -> ResponseReturnValue:
     form = LinkForm()
     if not form.validate():
-        raise flow.LinkInvalid("link form incomplete")
+        raise LinkInvalid("link form incomplete")
     if _binding() is None:
         session["reset_binding"] = flow.new_binding()
     return _show(flow.use_link(form.link.data, session["reset_binding"]))
