@@ -6,6 +6,7 @@ failure (click's UsageError, exit 2, for malformed command lines).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -13,6 +14,7 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import NoReturn, TextIO
 
 import click
 from flask import Flask, current_app
@@ -28,7 +30,7 @@ users_cli = AppGroup("users", help="Create, list and reset users.")
 policy_cli = AppGroup("policy", help="Show or change the self-service policy.")
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Stop the command with one clear line on standard error and exit status 1."""
     db.session.rollback()
     click.echo(f"error: {message}", err=True)
@@ -49,7 +51,9 @@ def _read_password(given: str | None) -> str:
 @click.option("--display-name", default="", help="The name shown for the user.")
 @click.option("--alternate-email", help="Where reset codes go by mail.")
 @click.option("--phone", help="Mobile number for SMS codes (E.164, or national in SSPR_PHONE_REGION).")
-@click.option("--role", type=click.Choice(ROLES), default="user", show_default=True)
+# Checked by users.create, not click.Choice: an unknown role is a failure like a
+# bad phone number (one line on standard error), not a usage error.
+@click.option("--role", default="user", show_default=True, metavar="|".join(ROLES), help="What the user may do.")
 def add_user(
     username: str, password: str | None, display_name: str, alternate_email: str | None, phone: str | None, role: str
 ) -> None:
@@ -98,7 +102,12 @@ def _targets(usernames: tuple[str, ...], everyone: bool, exclude: tuple[str, ...
     if everyone == bool(usernames):
         fail("name the users, or give --all (not both)")
     if everyone:
-        skip = {users.find(name).id for name in exclude if users.find(name)}
+        skip = set()
+        for name in exclude:
+            user = users.find(name)
+            if user is None:  # a misspelt name must not reset the very user it meant to spare
+                fail(f"no user named {name} (given with --exclude)")
+            skip.add(user.id)
         return [u for u in db.session.scalars(select(User).order_by(User.id)) if u.id not in skip]
     found = []
     for name in usernames:
@@ -135,20 +144,24 @@ def reset_password(
 ) -> None:
     """Set temporary passwords and print them once."""
     targets = _targets(usernames, everyone, exclude)
-    try:
-        results = resets.reset_passwords(
-            targets, password=password, require_change=require_change, actor=None, progress=_progress(len(targets))
-        )
-    except resets.ResetRefused as exc:
-        fail(str(exc))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows(results)
-    if csv_out:
-        _write_private(csv_out, buffer.getvalue())
-        click.echo(f"reset {len(results)} users; passwords written to {csv_out}", err=True)
-    else:
-        click.echo(buffer.getvalue(), nl=False)
+    # The file is opened before any password changes: one that cannot be
+    # written stops the reset, rather than leaving passwords nobody knows.
+    with _open_private(csv_out) if csv_out else contextlib.nullcontext() as out:
+        try:
+            results = resets.reset_passwords(
+                targets, password=password, require_change=require_change, actor=None, progress=_progress(len(targets))
+            )
+        except resets.ResetRefused as exc:
+            fail(str(exc))
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerows(results)
+        if out is None:
+            click.echo(buffer.getvalue(), nl=False)
+            return
+        out.truncate(0)
+        out.write(buffer.getvalue())
+    click.echo(f"reset {len(results)} users; passwords written to {csv_out}", err=True)
 
 
 def _progress(total: int) -> resets.Progress | None:
@@ -158,16 +171,15 @@ def _progress(total: int) -> resets.Progress | None:
     return bar.update
 
 
-def _write_private(path: str, text: str) -> None:
-    """Create the file readable by its owner only, before any secret is in it."""
+def _open_private(path: str) -> TextIO:
+    """Open the file for writing, readable by its owner only before any secret is in it."""
     try:
         if os.path.exists(path):
             os.chmod(path, 0o600)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     except OSError as exc:
         fail(f"cannot write {path}: {exc.strerror}")
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
 @users_cli.command("force-change")

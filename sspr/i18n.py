@@ -3,7 +3,7 @@ browser's Accept-Language, else the first configured language."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 
 from sspr.extensions import babel
@@ -11,6 +11,10 @@ from sspr.extensions import babel
 
 def select_locale() -> str:
     languages: list[str] = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        # A command or the sender thread: no browser to ask.  Messages to a
+        # user force that user's language themselves.
+        return languages[0]
     chosen = session.get("locale")
     if chosen in languages:
         return str(chosen)

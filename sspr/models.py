@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, TypeDecorator
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -59,6 +59,15 @@ class User(db.Model):  # type: ignore[name-defined]
     session_version: Mapped[str] = mapped_column(String(32), default=new_session_version)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     password_never_expires: Mapped[bool] = mapped_column(default=False)
+    # Sign-in refused until an admin unblocks (also set by "this wasn't me").
+    blocked: Mapped[bool] = mapped_column(default=False)
+    # Sign-in refused until then, after too many wrong passwords.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    # Comma-separated group names, for a self-service policy limited to a group.
+    groups: Mapped[str] = mapped_column(String(500), default="")
+    # When the user last confirmed their contact details are current.
+    contacts_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locale: Mapped[str | None] = mapped_column(String(10))
@@ -165,6 +174,34 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     ip: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class PasswordReminder(db.Model):  # type: ignore[name-defined]
+    """One expiry reminder sent: unique per password and offset, so never twice."""
+
+    __tablename__ = "password_reminders"
+    __table_args__ = (UniqueConstraint("user_id", "password_changed_at", "days_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    days_before: Mapped[int] = mapped_column()
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class RevealLink(db.Model):  # type: ignore[name-defined]
+    """A temporary password set by an admin, shown once through a link and then erased."""
+
+    __tablename__ = "reveal_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    # The password, encrypted with a key derived from SECRET_KEY; emptied once shown.
+    ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Setting(db.Model):  # type: ignore[name-defined]

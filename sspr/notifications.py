@@ -9,7 +9,9 @@ from datetime import datetime
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 
+from sspr.extensions import db
 from sspr.models import User
 from sspr.verification import outbox
 
@@ -28,6 +30,7 @@ def _subject(template: str, site: str) -> str:
         "code": lambda: _("Your %(site)s verification code", site=site),
         "password_changed": lambda: _("Your %(site)s password was changed", site=site),
         "contact_changed": lambda: _("Your %(site)s contact details were changed", site=site),
+        "admin_alert": lambda: _("%(site)s security notice for administrators", site=site),
     }
     return str(subjects[template]())
 
@@ -77,3 +80,23 @@ def password_changed(user: User, how: str) -> None:
 def contact_changed(user: User, channel: str, old_destination: str) -> None:
     """Tell the old address or number that it no longer receives codes."""
     queue(compose(channel, "contact_changed", old_destination, user.locale, user=user, method=channel))
+
+
+def alert_admins(subject: User, event: str) -> None:
+    """Tell every other global admin (by their alternate e-mail) what happened to this account.
+    ``event``: "self_reset" (an admin reset their own password) or "reported" ("this wasn't me")."""
+    admins = db.session.scalars(
+        select(User).where(User.role == "global-admin", User.id != subject.id, User.alternate_email.is_not(None))
+    )
+    for admin in admins:
+        queue(
+            compose(
+                "email",
+                "admin_alert",
+                admin.alternate_email or "",
+                admin.locale,
+                admin=admin,
+                user=subject,
+                event=event,
+            )
+        )

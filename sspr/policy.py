@@ -38,15 +38,38 @@ class Policy:
     confirm_destination: bool = False
     # Shown in the wizard to people who cannot go on ("" shows nothing).
     helpdesk: str = ""
+    # Who may use the wizard: "everyone", "group" (members of self_service_group) or "nobody".
+    self_service: str = "everyone"
+    self_service_group: str = ""
+    # Words refused in new passwords (case-insensitive, also inside longer ones), beside the common list.
+    banned_words: tuple[str, ...] = ()
+    # Warn at sign-in this many days before a password expires.
+    expiry_warning_days: int = 14
+    # Reminder mails this many days before expiry.
+    reminder_days: tuple[int, ...] = (14, 7, 3, 1)
+    # Ask users without a verified method to register one when they sign in.
+    register_prompt: bool = True
+    # Ask users to confirm their contact details every N days (0: never).
+    reconfirm_days: int = 0
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["methods"] = list(self.methods)
+        for key in TUPLES:
+            data[key] = list(data[key])
         return data
 
     def required_for(self, available: int) -> int:
         """How many methods a flow must verify, never more than the policy offers."""
         return min(self.methods_required, max(available, 1))
+
+    def allows_self_service(self, groups: str) -> bool:
+        """Whether a user in these groups (comma list) may use the wizard."""
+        if self.self_service == "group":
+            return self.self_service_group.casefold() in {g.strip().casefold() for g in groups.split(",")}
+        return self.self_service == "everyone"
+
+
+TUPLES = ("methods", "banned_words", "reminder_days")
 
 
 def _bool(raw: str) -> bool:
@@ -89,6 +112,33 @@ def _text(limit: int) -> Callable[[str], str]:
     return parse
 
 
+def _choice(*values: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in values:
+            raise PolicyError("expected one of " + ", ".join(values))
+        return value
+
+    return parse
+
+
+def _words(raw: str) -> tuple[str, ...]:
+    words = tuple(dict.fromkeys(w.strip() for w in raw.replace("\n", ",").split(",") if w.strip()))
+    if len(words) > 500 or any(len(w) > 64 or any(ord(c) < 32 for c in w) for w in words):
+        raise PolicyError("expected a comma list of at most 500 words of at most 64 characters")
+    return words
+
+
+def _days_list(raw: str) -> tuple[int, ...]:
+    try:
+        days = sorted({int(d) for d in raw.split(",") if d.strip()}, reverse=True)
+    except ValueError:
+        raise PolicyError("expected a comma list of whole numbers of days from 1 to 60") from None
+    if len(days) > 10 or any(not 1 <= d <= 60 for d in days):
+        raise PolicyError("expected a comma list of whole numbers of days from 1 to 60")
+    return tuple(days)
+
+
 PARSERS: dict[str, Callable[[str], Any]] = {
     "methods": _methods,
     "methods_required": _int_between(1, 2),
@@ -99,6 +149,13 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "password_expiry_days": _int_between(0, 730),
     "confirm_destination": _bool,
     "helpdesk": _text(300),
+    "self_service": _choice("everyone", "group", "nobody"),
+    "self_service_group": _text(100),
+    "banned_words": _words,
+    "expiry_warning_days": _int_between(0, 60),
+    "reminder_days": _days_list,
+    "register_prompt": _bool,
+    "reconfirm_days": _int_between(0, 730),
 }
 
 
@@ -116,6 +173,8 @@ def check(policy: Policy) -> Policy:
     """Refuse combinations that cannot work."""
     if policy.methods_required > len(policy.methods):
         raise PolicyError("methods_required cannot be more than the number of methods enabled")
+    if policy.self_service == "group" and not policy.self_service_group:
+        raise PolicyError("self_service=group needs self_service_group")
     return policy
 
 
@@ -128,8 +187,9 @@ def current() -> Policy:
 
 def load() -> Policy:
     stored = {s.key: json.loads(s.value) for s in db.session.scalars(select(Setting)) if s.key in PARSERS}
-    if "methods" in stored:
-        stored["methods"] = tuple(stored["methods"])
+    for key in TUPLES:
+        if key in stored:
+            stored[key] = tuple(stored[key])
     return replace(Policy(), **stored)
 
 

@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from sspr import audit, policy, tokens, users
+from sspr import audit, tokens, users
 from sspr.errors import SetupUnavailable
 from sspr.extensions import db
 from sspr.models import User
@@ -41,7 +41,7 @@ def check_link(token: str) -> None:
 def create_first_admin(token: str, username: str, display_name: str, password: str, confirm: str) -> User | list[str]:
     """The new global admin (staged and committed), or the password problems."""
     check_link(token)
-    problems = users.password_problems(username, password, confirm, min_length=policy.current().password_min_length)
+    problems = users.password_problems(username, password, confirm)
     if problems:
         return problems
     try:

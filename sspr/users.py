@@ -6,11 +6,13 @@ step's changes land together or not at all.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from sspr import clock, contacts, passwords
+from sspr import clock, contacts, passwords, policy
 from sspr.extensions import db
 from sspr.models import ROLES, User, new_session_version
 
@@ -68,6 +70,9 @@ def set_password_hash(user: User, password_hash: str, *, must_change: bool = Fal
     user.password_changed_at = clock.now()
     user.must_change_password = must_change
     user.session_version = new_session_version()
+    # The lockout protected the old password; a new one starts afresh.
+    user.locked_until = None
+    user.failed_logins = 0
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -83,25 +88,43 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def password_problems(
-    username: str, new: str, confirm: str, *, min_length: int, current_hash: str | None = None
-) -> list[str]:
+def password_problems(username: str, new: str, confirm: str, *, current_hash: str | None = None) -> list[str]:
     """What is wrong with a new password typed twice, in plain words; empty when it is fine."""
+    pol = policy.current()
     problems = [
         p.message
-        for p in passwords.check_new_password(new, username=username, min_length=min_length, current_hash=current_hash)
+        for p in passwords.check_new_password(
+            new,
+            username=username,
+            min_length=pol.password_min_length,
+            banned_words=pol.banned_words,
+            current_hash=current_hash,
+        )
     ]
     if new != confirm:
         problems.append(_("The two passwords are not the same."))
     return problems
 
 
-def change_password(user: User, new: str, confirm: str, *, current: str | None, min_length: int) -> list[str]:
+def change_password(user: User, new: str, confirm: str, *, current: str | None) -> list[str]:
     """Check and stage the user's own password change; the problems, in plain words, if refused.
     ``current`` is the password the user typed to prove it is them (None when already proven)."""
     if current is not None and not passwords.verify(user.password_hash, current):
         return [_("Your current password is not right.")]
-    problems = password_problems(user.username, new, confirm, min_length=min_length, current_hash=user.password_hash)
+    problems = password_problems(user.username, new, confirm, current_hash=user.password_hash)
     if not problems:
         set_password_hash(user, passwords.hash_password(new))
     return problems
+
+
+def password_expires_at(user: User, pol: policy.Policy) -> datetime | None:
+    """When the user's password expires under the policy; None when it never does."""
+    if pol.password_expiry_days == 0 or user.password_never_expires:
+        return None
+    return user.password_changed_at + timedelta(days=pol.password_expiry_days)
+
+
+def must_change(user: User, pol: policy.Policy, now: datetime) -> bool:
+    """Whether the user has to set a new password before going on: told to, or expired."""
+    expires = password_expires_at(user, pol)
+    return user.must_change_password or (expires is not None and now >= expires)

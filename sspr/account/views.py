@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from sspr import audit, notifications, passwords, policy, sessions, users
+from sspr import audit, notifications, passwords, sessions, users
 from sspr.account import service
 from sspr.account.forms import ConfirmForm, EmailForm, PhoneForm
 from sspr.auth.forms import ChangePasswordForm
@@ -94,13 +94,7 @@ def change_password() -> ResponseReturnValue:
     user = sessions.signed_in_user()
     if not form.validate_on_submit():
         return _page(400, password_form=form)
-    problems = users.change_password(
-        user,
-        form.password.data,
-        form.confirm.data,
-        current=form.current.data,
-        min_length=policy.current().password_min_length,
-    )
+    problems = users.change_password(user, form.password.data, form.confirm.data, current=form.current.data)
     if problems:
         db.session.rollback()
         form.password.errors = problems

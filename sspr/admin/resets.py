@@ -74,9 +74,8 @@ def reset_passwords(
 ) -> list[tuple[str, str]]:
     """Reset every target in one transaction; (username, new password) rows to hand on."""
     if password is not None:
-        min_length = policy.current().password_min_length
         for user in targets:
-            problems = users.password_problems(user.username, password, password, min_length=min_length)
+            problems = users.password_problems(user.username, password, password)
             if problems:
                 raise ResetRefused(_("%(name)s: %(problems)s", name=user.username, problems=" ".join(problems)))
     plain = [password or temporary_password() for _user in targets]

@@ -12,7 +12,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from sspr import audit, passwords, policy, sessions, setup, users
+from sspr import audit, clock, passwords, policy, sessions, setup, users
+from sspr.auth import service
 from sspr.auth.forms import ChangePasswordForm, LoginForm, LogoutForm, SetupForm
 from sspr.extensions import db
 
@@ -35,7 +36,7 @@ def login_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., Re
         user = sessions.current_user()
         if user is None:
             return redirect(url_for("auth.login", next=request.path))
-        if user.must_change_password:
+        if users.must_change(user, policy.current(), clock.now()):
             return redirect(url_for("auth.change_password"))
         return view(*args, **kwargs)
 
@@ -47,19 +48,22 @@ def login() -> ResponseReturnValue:
     form = LoginForm(next=request.args.get("next", ""))
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
-    user = users.authenticate(form.username.data, form.password.data)
-    if user is None:
-        audit.record("login.failed")
+    try:
+        user = service.attempt(form.username.data, form.password.data)
+    except service.SignInRefused as refused:
         db.session.commit()
-        form.password.errors = [_("The user name or password is not right.")]
+        form.password.errors = [str(refused)]
         return render_template("auth/login.html", form=form), 400
     sessions.sign_in(user)
     user.locale = str(get_locale())
     audit.record("login.succeeded", actor=user, subject=user)
     db.session.commit()
-    if user.must_change_password:
-        return redirect(url_for("auth.change_password"))
-    return redirect(safe_next(form.next.data) or url_for("account.index"))
+    endpoint, notices = service.landing(user, clock.now())
+    for notice in notices:
+        flash(notice)
+    if endpoint == "account.index":
+        return redirect(safe_next(form.next.data) or url_for(endpoint))
+    return redirect(url_for(endpoint))
 
 
 @bp.post("/logout")
@@ -81,13 +85,7 @@ def change_password() -> ResponseReturnValue:
         return render_template(
             "auth/change_password.html", form=form, user=user, advice=passwords.advice()
         ), 400 if form.is_submitted() else 200
-    problems = users.change_password(
-        user,
-        form.password.data,
-        form.confirm.data,
-        current=form.current.data,
-        min_length=policy.current().password_min_length,
-    )
+    problems = users.change_password(user, form.password.data, form.confirm.data, current=form.current.data)
     if problems:
         form.password.errors = problems
         db.session.rollback()

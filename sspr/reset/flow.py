@@ -144,7 +144,16 @@ def _commit_step(flow: ResetFlow, step: str) -> str:
 
 
 def _rounds(pol: policy.Policy) -> int:
+    """The checks the policy asks of everyone: what the pages may show in advance."""
     return pol.required_for(len(pol.methods))
+
+
+def _required(pol: policy.Policy, flow: ResetFlow) -> int:
+    """The checks this flow needs: admins always pass two gates.  Only someone
+    who already passed the first can see the difference, so it reveals nothing."""
+    if flow.user is not None and flow.user.is_admin:
+        return 2
+    return _rounds(pol)
 
 
 def _page_for(
@@ -186,8 +195,11 @@ def reshow(token: str, binding: str | None, step: str, errors: list[str]) -> Pag
 
 @_one_step
 def start(username: str, binding: str, locale: str | None) -> Page:
-    """Step 1: a user name.  Known or not, a flow is made and the method page follows."""
+    """Step 1: a user name.  Known or not, a flow is made and the method page follows.
+    A blocked user, or one the policy leaves out of self-service, walks the decoy path."""
     user = users.find(username)
+    if user is not None and (user.blocked or not policy.current().allows_self_service(user.groups)):
+        user = None
     flow = ResetFlow(
         id=secrets.token_hex(16),
         user_id=user.id if user else None,
@@ -357,7 +369,7 @@ def _verified(flow: ResetFlow, pol: policy.Policy, challenge: Challenge) -> Page
     challenge.used_at = clock.now()
     flow.methods_verified = ",".join([*flow.verified(), challenge.channel])
     audit.record("reset.code_verified", subject=flow.user, method=challenge.channel)
-    if len(flow.verified()) < _rounds(pol):
+    if len(flow.verified()) < _required(pol, flow):
         return _next_page(flow, METHOD)
     return _next_page(flow, PASSWORD)
 
@@ -369,9 +381,9 @@ def set_password(token: str, binding: str | None, new: str, confirm: str) -> Pag
     flow = _load(token, binding, PASSWORD)
     user = flow.user
     pol = policy.current()
-    if user is None or len(flow.verified()) < _rounds(pol):
+    if user is None or len(flow.verified()) < _required(pol, flow):
         raise FlowTampered("password step without verified methods")
-    problems = users.change_password(user, new, confirm, current=None, min_length=pol.password_min_length)
+    problems = users.change_password(user, new, confirm, current=None)
     if problems:
         raise WrongInput(_next_page(flow, PASSWORD, errors=problems))
     user.locale = flow.locale or user.locale
@@ -379,6 +391,8 @@ def set_password(token: str, binding: str | None, new: str, confirm: str) -> Pag
     audit.record("reset.completed", subject=user, methods=flow.methods_verified)
     if pol.notify_user_on_reset:
         notifications.password_changed(user, "self-service")
+    if user.is_admin and pol.notify_admins_on_admin_reset:
+        notifications.alert_admins(user, "self_reset")
     _commit_step(flow, DONE)
     return Page(DONE)
 

@@ -32,6 +32,9 @@ def clean_candidate(typed: str, digits: int) -> str | None:
     made ASCII; None when it cannot be a code at all."""
     text = unicodedata.normalize("NFKC", typed)
     text = "".join(ch for ch in text if ch not in " -\u00a0\t")
+    # NFKC folds full-width digits only; other scripts' digits (Arabic-Indic,
+    # Devanagari, ...) are mapped by their decimal value.
+    text = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
     if len(text) != digits or not text.isascii() or not text.isdigit():
         return None
     return text
