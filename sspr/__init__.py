@@ -15,6 +15,7 @@ from flask import Flask
 from sspr import cli, database, errors, i18n, passwords, security, sessions, setup
 from sspr import config as configuration
 from sspr.account.views import bp as account
+from sspr.admin.blueprint import bp as admin
 from sspr.auth.views import bp as auth
 from sspr.extensions import csrf, db, limiter, migrate
 from sspr.health import bp as health
@@ -47,7 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["sspr.senders"] = _senders(app.config)
     outbox.init_app(app)
 
-    for blueprint in (health, pages, auth, account, reset):
+    for blueprint in (health, pages, auth, account, reset, admin):
         app.register_blueprint(blueprint)
     cli.register(app)
 

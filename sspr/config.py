@@ -71,8 +71,12 @@ DEFAULTS: dict[str, Any] = {
     "CODES_PER_USER_PER_HOUR": 5,
     # Seconds a wizard step's token stays valid (the whole flow has this long per step).
     "FLOW_STEP_SECONDS": 15 * 60,
-    # Seconds a sign-in session lasts.
+    # Seconds a sign-in session lasts, at most, from the sign-in.
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    # Seconds an admin's session lasts from the sign-in.
+    "ADMIN_SESSION_SECONDS": 3600,
+    # Dangerous admin actions (bulk reset, policy change) ask for the password again after this many seconds.
+    "ADMIN_REAUTH_SECONDS": 15 * 60,
     # Seconds the one-time first-admin setup link stays valid.
     "SETUP_LINK_SECONDS": 24 * 3600,
     # Level of sspr's own log lines (audit events, deliveries): DEBUG, INFO, WARNING, ERROR.
@@ -115,6 +119,9 @@ def _coerce(app: Flask) -> None:
                 raise ConfigError(f"SSPR_{key} must be true or false, not {value!r}")
             cfg[key] = value.strip().lower() in ("true", "1", "yes", "on")
     for key in (
+        "PERMANENT_SESSION_LIFETIME",
+        "ADMIN_SESSION_SECONDS",
+        "ADMIN_REAUTH_SECONDS",
         "SMTP_PORT",
         "CODE_DIGITS",
         "CODE_MAX_WRONG_TRIES",

@@ -4,7 +4,7 @@ sessions made before it, on every app server."""
 
 from __future__ import annotations
 
-from flask import Flask, g, session
+from flask import Flask, current_app, g, session
 
 from sspr import clock
 from sspr.extensions import db
@@ -39,16 +39,36 @@ def sign_out() -> None:
 
 
 def current_user() -> User | None:
-    """The signed-in user, or None when not signed in or the session was ended."""
+    """The signed-in user, or None when not signed in, ended by a password change,
+    or past its absolute lifetime (shorter for admins)."""
     if "sspr_user" not in g:
         user = None
         uid = session.get("uid")
         if isinstance(uid, int):
             user = db.session.get(User, uid)
-            if user is None or session.get("ver") != user.session_version:
+            if user is None or session.get("ver") != user.session_version or user.blocked or auth_age() > _lifetime(user):
                 user = None
         g.sspr_user = user
     return g.sspr_user  # type: ignore[no-any-return]
+
+
+def _lifetime(user: User) -> float:
+    if user.is_admin:
+        return float(current_app.config["ADMIN_SESSION_SECONDS"])
+    return current_app.permanent_session_lifetime.total_seconds()
+
+
+def auth_age() -> float:
+    """Seconds since the password was last typed in this session."""
+    auth_at = session.get("auth_at")
+    if not isinstance(auth_at, (int, float)):
+        return float("inf")
+    return clock.now().timestamp() - auth_at
+
+
+def reauthenticated() -> None:
+    """The user just typed the password again: dangerous actions are open for a while."""
+    session["auth_at"] = clock.now().timestamp()
 
 
 def signed_in_user() -> User:
