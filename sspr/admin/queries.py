@@ -26,6 +26,7 @@ def _verified_methods(pol: Policy) -> ColumnElement[int]:
 def cannot_self_serve(pol: Policy, now: datetime) -> ColumnElement[bool]:
     """Fewer verified methods than the wizard asks of them (admins need two), or left out by the policy."""
     needed = case((User.role.in_(("password-admin", "global-admin")), 2), else_=pol.required_for(len(pol.methods)))
+    scope: ColumnElement[bool]
     if pol.self_service == "nobody":
         scope = true()
     elif pol.self_service == "group":
