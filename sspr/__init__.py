@@ -12,7 +12,7 @@ from typing import Any
 import click
 from flask import Flask
 
-from sspr import cli, database, errors, i18n, passwords, security, sessions, setup
+from sspr import cli, database, errors, i18n, passwords, reminders, retention, security, sessions, setup
 from sspr import config as configuration
 from sspr.account.views import bp as account
 from sspr.admin.blueprint import bp as admin
@@ -46,7 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["sspr.hasher"] = passwords.build_hasher(app.config["ARGON2_PROFILE"])
     app.extensions["sspr.senders"] = _senders(app.config)
-    outbox.init_app(app)
+    outbox.init_app(app, chores=(retention.purge, reminders.send_due))
 
     for blueprint in (health, pages, auth, account, reset, admin):
         app.register_blueprint(blueprint)

@@ -83,6 +83,12 @@ class LinkInvalid(SsprError):
     public_message = _l("The link is incomplete or was changed. Copy the whole link from the mail, or start again.")
 
 
+class ReportLinkInvalid(SsprError):
+    status_code = 404
+    public_title = _l("This link is not valid")
+    public_message = _l("The link is incomplete, was changed or is too old. Contact your IT support.")
+
+
 class SetupUnavailable(SsprError):
     status_code = 404
     public_title = _l("This setup link is not valid")

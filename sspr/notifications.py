@@ -11,6 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from sspr import tokens
 from sspr.extensions import db
 from sspr.models import User
 from sspr.verification import outbox
@@ -31,6 +32,7 @@ def _subject(template: str, site: str) -> str:
         "password_changed": lambda: _("Your %(site)s password was changed", site=site),
         "contact_changed": lambda: _("Your %(site)s contact details were changed", site=site),
         "admin_alert": lambda: _("%(site)s security notice for administrators", site=site),
+        "expiry_reminder": lambda: _("Your %(site)s password expires soon", site=site),
     }
     return str(subjects[template]())
 
@@ -70,11 +72,26 @@ def verification_code(
 
 
 def password_changed(user: User, how: str) -> None:
-    """Tell the user their password changed, so a change they did not make is noticed."""
+    """Tell the user their password changed, with a "this wasn't me" link, so a change
+    they did not make is noticed and stopped."""
+    not_me = f"{current_app.config['BASE_URL']}/not-me/{tokens.dump(tokens.NOT_ME, {'u': user.id})}"
     if user.alternate_email:
-        queue(compose("email", "password_changed", user.alternate_email, user.locale, user=user, how=how))
+        queue(
+            compose("email", "password_changed", user.alternate_email, user.locale, user=user, how=how, not_me=not_me)
+        )
     elif user.phone:
-        queue(compose("sms", "password_changed", user.phone, user.locale, user=user, how=how))
+        queue(compose("sms", "password_changed", user.phone, user.locale, user=user, how=how, not_me=not_me))
+
+
+def expiry_reminder(user: User, days_left: int) -> None:
+    """Remind the user to change the password before it expires, with a link to do it."""
+    link = f"{current_app.config['BASE_URL']}/password"
+    if user.alternate_email:
+        queue(
+            compose("email", "expiry_reminder", user.alternate_email, user.locale, user=user, days=days_left, link=link)
+        )
+    elif user.phone:
+        queue(compose("sms", "expiry_reminder", user.phone, user.locale, user=user, days=days_left, link=link))
 
 
 def contact_changed(user: User, channel: str, old_destination: str) -> None:

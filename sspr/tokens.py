@@ -16,7 +16,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 RESET_STEP = "sspr.reset.step"
 RESET_LINK = "sspr.reset.link"
 SETUP = "sspr.setup"
-CONTACT = "sspr.account.contact"
+NOT_ME = "sspr.not-me"
+# How long the "this wasn't me" link in a notice works.
+NOT_ME_DAYS = 14
 
 
 class TokenInvalid(Exception):

@@ -51,3 +51,7 @@ class SetupForm(NewPasswordForm):
 
 class LogoutForm(FlaskForm):
     submit = SubmitField(_l("Sign out"))
+
+
+class ReportForm(FlaskForm):
+    submit = SubmitField(_l("Lock my account"))

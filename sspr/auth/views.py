@@ -13,8 +13,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from sspr import audit, clock, passwords, policy, sessions, setup, users
+from sspr.auth import not_me as report
 from sspr.auth import service
-from sspr.auth.forms import ChangePasswordForm, LoginForm, LogoutForm, SetupForm
+from sspr.auth.forms import ChangePasswordForm, LoginForm, LogoutForm, ReportForm, SetupForm
 from sspr.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -115,3 +116,14 @@ def first_admin(token: str) -> ResponseReturnValue:
     sessions.sign_in(result)
     db.session.commit()
     return redirect(url_for("account.index"))
+
+
+@bp.route("/not-me/<token>", methods=["GET", "POST"])
+def not_me(token: str) -> ResponseReturnValue:
+    """ "This wasn't me": the GET only asks (mail scanners open links); the POST locks the account."""
+    user = report.user_for(token)
+    form = ReportForm()
+    if not form.validate_on_submit():
+        return render_template("auth/not_me.html", form=form, user=user, done=False)
+    sessions.sign_out()
+    return render_template("auth/not_me.html", form=form, user=report.report(token), done=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from sspr import clock, retention
+from sspr import clock
 from sspr.errors import DeliveryFailed
 from sspr.extensions import db
 from sspr.models import OutboxMessage
@@ -31,7 +32,10 @@ BATCH = 20
 BACKOFF_FIRST_SECONDS = 5
 BACKOFF_MAX_SECONDS = 15 * 60
 WAKE_KEY = "sspr.outbox.queued"
-PURGE_EVERY_SECONDS = 600
+CHORES_EVERY_SECONDS = 600
+
+# Periodic work the sender does besides delivery (purging, reminders): takes "now", returns a count.
+Chore = Callable[[datetime], int]
 
 
 def enqueue(
@@ -135,13 +139,14 @@ def deliver_due() -> int:
 class Sender:
     """Delivers the outbox in a loop until stopped; woken early when a message is queued."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, chores: Sequence[Chore] = ()) -> None:
         self.app = app
+        self.chores = chores
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
         self.starting = threading.Lock()
-        self.next_purge = 0.0
+        self.next_chores = 0.0
 
     def run(self) -> None:
         poll = self.app.config["SENDER_POLL_SECONDS"]
@@ -149,7 +154,7 @@ class Sender:
             with self.app.app_context():
                 try:
                     busy = deliver_due() > 0
-                    self._purge_now_and_then()
+                    self._chores_now_and_then()
                 except SQLAlchemyError:
                     log.exception("outbox: database unavailable; trying again shortly")
                     db.session.rollback()
@@ -160,10 +165,11 @@ class Sender:
                 self.wake.wait(poll)
                 self.wake.clear()
 
-    def _purge_now_and_then(self) -> None:
-        if time.monotonic() >= self.next_purge:
-            self.next_purge = time.monotonic() + PURGE_EVERY_SECONDS
-            retention.purge(clock.now())
+    def _chores_now_and_then(self) -> None:
+        if time.monotonic() >= self.next_chores:
+            self.next_chores = time.monotonic() + CHORES_EVERY_SECONDS
+            for chore in self.chores:
+                chore(clock.now())
 
     def start_thread(self) -> None:
         with self.starting:
@@ -187,8 +193,8 @@ def _forget_after_rollback(session: Session) -> None:
     session.info.pop(WAKE_KEY, None)
 
 
-def init_app(app: Flask) -> None:
-    sender = Sender(app)
+def init_app(app: Flask, chores: Sequence[Chore] = ()) -> None:
+    sender = Sender(app, chores)
     app.extensions["sspr.sender"] = sender
     if not event.contains(Session, "after_commit", _wake_after_commit):
         event.listen(Session, "after_commit", _wake_after_commit)
