@@ -6,6 +6,7 @@ import unicodedata
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
@@ -27,3 +28,7 @@ class PlainText:
             raise ValidationError(_l("This is too long: at most %(num)d characters.", num=self.max_length))
         if any(unicodedata.category(ch) == "Cc" for ch in value):
             raise ValidationError(_l("This contains characters that cannot be typed, such as control characters."))
+
+
+class ActionForm(FlaskForm):
+    """A button that does one thing: the form carries only its CSRF token."""

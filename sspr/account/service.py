@@ -90,6 +90,7 @@ def confirm_change(user: User, challenge_id: int, typed: str) -> str:
     field = FIELDS[challenge.channel]
     old = getattr(user, field)
     setattr(user, field, challenge.pending_destination)
+    user.contacts_confirmed_at = now
     if old and old != challenge.pending_destination:
         notifications.contact_changed(user, challenge.channel, old)
     audit.record("account.contact_changed", actor=user, subject=user, method=challenge.channel)

@@ -6,12 +6,13 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from sspr import audit, notifications, passwords, sessions, users
+from sspr import audit, clock, notifications, passwords, sessions, users
 from sspr.account import service
 from sspr.account.forms import ConfirmForm, EmailForm, PhoneForm
 from sspr.auth.forms import ChangePasswordForm
 from sspr.auth.views import login_required
 from sspr.extensions import db
+from sspr.forms import ActionForm
 from sspr.models import Challenge
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -104,4 +105,17 @@ def change_password() -> ResponseReturnValue:
     sessions.refresh(user)
     db.session.commit()
     flash(_("Your password is changed. You were signed out everywhere else."))
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/details-still-right")
+@login_required
+def details_still_right() -> ResponseReturnValue:
+    """The user confirms the contact details shown are current (the policy may ask every N days)."""
+    if ActionForm().validate_on_submit():
+        user = sessions.signed_in_user()
+        user.contacts_confirmed_at = clock.now()
+        audit.record("account.details_confirmed", actor=user, subject=user)
+        db.session.commit()
+        flash(_("Thank you. Your contact details are confirmed."))
     return redirect(url_for("account.index"))
