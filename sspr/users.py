@@ -75,17 +75,18 @@ def set_password_hash(user: User, password_hash: str, *, must_change: bool = Fal
     user.failed_logins = 0
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """The user whose password this is, or None; unknown names cost the same time."""
+def authenticate(username: str, password: str) -> tuple[User | None, bool]:
+    """The user the name belongs to (None if nobody), and whether the password is
+    theirs.  Unknown names cost the same time (a decoy hash is verified)."""
     user = find(username)
     if user is None:
         passwords.decoy_verify(password)
-        return None
+        return None, False
     if not passwords.verify(user.password_hash, password):
-        return None
+        return user, False
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    return user
+    return user, True
 
 
 def password_problems(username: str, new: str, confirm: str, *, current_hash: str | None = None) -> list[str]:

@@ -18,9 +18,9 @@ class SignInRefused(Exception):
 def attempt(username: str, password: str) -> User:
     """The user, when the password is right and the account may sign in.
     Wrong and unknown look the same; "blocked" is said only after the right password."""
-    user = users.authenticate(username, password)
-    if user is None:
-        audit.record("login.failed")
+    user, right = users.authenticate(username, password)
+    if user is None or not right:
+        audit.record("login.failed", subject=user)
         raise SignInRefused(_("The user name or password is not right."))
     if user.blocked:
         audit.record("login.blocked", subject=user)
