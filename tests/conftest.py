@@ -205,6 +205,20 @@ def make_user(app: Flask) -> Callable[..., User]:
 
 
 @pytest.fixture
+def stored_user(app: Flask) -> Callable[[str], User | None]:
+    """The user of that name as the database holds it now (detached), or None."""
+
+    def load(username: str) -> User | None:
+        with app.app_context():
+            user = users.find(username)
+            if user is not None:
+                db.session.expunge(user)
+            return user
+
+    return load
+
+
+@pytest.fixture
 def deliver(app: Flask) -> Callable[[], int]:
     """Run the outbox sender once over everything due; the number of messages tried."""
 

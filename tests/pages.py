@@ -66,3 +66,9 @@ def code_in(text: str) -> str:
     found = CODE_RE.findall(URL_RE.sub(" ", text))
     assert len(set(found)) == 1, f"expected one code in {text!r}"
     return found[0]
+
+
+def sign_in(client: FlaskClient, username: str, password: str, path: str = "/login") -> TestResponse:
+    """Open the sign-in page (``path`` may carry ?next=) and post the form on it."""
+    page = client.get(path)
+    return submit(client, page, "/login", username=username, password=password)
