@@ -18,7 +18,12 @@ FIELDS = {"email": "alternate_email", "sms": "phone"}
 
 
 class ContactRefused(ValueError):
-    """The change cannot go ahead; str() says why, for people."""
+    """The change cannot go ahead; str() says why, for people.  ``about_password``:
+    the password was wrong (the message belongs under that field, not the address)."""
+
+    def __init__(self, message: str, *, about_password: bool = False) -> None:
+        super().__init__(message)
+        self.about_password = about_password
 
 
 def _key() -> bytes:
@@ -28,7 +33,7 @@ def _key() -> bytes:
 def request_change(user: User, channel: str, typed: str, password: str) -> Challenge:
     """Stage a challenge for a new address or number and send it a code."""
     if not passwords.verify(user.password_hash, password):
-        raise ContactRefused(_("Your password is not right."))
+        raise ContactRefused(_("Your password is not right."), about_password=True)
     try:
         value = (
             contacts.normalise_email(typed)

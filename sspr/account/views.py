@@ -49,7 +49,8 @@ def _request_change(channel: str, form: EmailForm | PhoneForm, typed: str) -> Re
         challenge = service.request_change(sessions.signed_in_user(), channel, typed, form.password.data)
     except service.ContactRefused as refused:
         db.session.rollback()
-        form.password.errors = [str(refused)]
+        value_field = form.email if isinstance(form, EmailForm) else form.phone
+        (form.password if refused.about_password else value_field).errors = [str(refused)]
         return _page(400, **{field_name: form})
     db.session.commit()
     session["contact_challenge"] = challenge.id

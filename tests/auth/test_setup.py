@@ -25,10 +25,7 @@ def setup_path(app):
 
 def create_admin(client, path, **fields):
     """Open the setup page and post its form (it posts back to its own address)."""
-    page = client.get(path)
-    data = pages.hidden(page, "")
-    data.update(fields)
-    return client.post(path, data=data)
+    return pages.submit(client, client.get(path), path, **fields)
 
 
 def test_the_setup_link_creates_the_first_admin_and_signs_in(client, setup_path, stored_user):
