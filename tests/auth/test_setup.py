@@ -66,7 +66,7 @@ def test_the_setup_link_works_once(app, client, setup_path, stored_user):
     other = app.test_client()
     other_page = other.get(setup_path)
     create_admin(client, setup_path, username="root", password=ADMIN_PASSWORD, confirm=ADMIN_PASSWORD)
-    data = pages.hidden(other_page, "") | {"username": "mallory", "password": PASSWORD, "confirm": PASSWORD}
+    data = pages.hidden(other_page, setup_path) | {"username": "mallory", "password": PASSWORD, "confirm": PASSWORD}
 
     response = other.post(setup_path, data=data)
 
