@@ -46,6 +46,29 @@ def same_email(a: str, b: str) -> bool:
     return unicodedata.normalize("NFKC", a.strip()).casefold() == unicodedata.normalize("NFKC", b).casefold()
 
 
+def region_of(e164: str) -> str:
+    """The region (ISO code) a stored number belongs to, e.g. "DK" for +45."""
+    return str(phonenumbers.region_code_for_number(phonenumbers.parse(e164)))
+
+
+def sms_allowed(e164: str, regions: tuple[str, ...]) -> bool:
+    return region_of(e164) in regions
+
+
+def normalise_mobile(number: str, default_region: str, allowed_regions: tuple[str, ...]) -> str:
+    """A valid number (E.164) from a region that may receive SMS codes."""
+    e164 = normalise_phone(number, default_region)
+    if not sms_allowed(e164, allowed_regions):
+        raise InvalidContact(
+            _(
+                "Text messages cannot be sent to numbers from %(region)s here. Allowed: %(allowed)s.",
+                region=region_of(e164),
+                allowed=", ".join(allowed_regions),
+            )
+        )
+    return e164
+
+
 def normalise_phone(number: str, region: str) -> str:
     """E.164 (+4520123456) of a valid number; without +country the region's is assumed."""
     try:

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import phonenumbers
 from flask import g
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from sspr import clock
@@ -22,7 +24,16 @@ METHODS = ("email", "sms")
 
 
 class PolicyError(ValueError):
-    """An unknown key or a value out of range; str() says which, for people."""
+    """An unknown key, a value out of range or a combination that cannot work.
+
+    ``reason`` says what is wrong, for people; ``key`` names the setting it is
+    about (None for an unknown key), so the console can show it by that field;
+    str() has both, as the command line prints it."""
+
+    def __init__(self, reason: str, key: str | None = None) -> None:
+        super().__init__(f"{key}: {reason}" if key else reason)
+        self.reason = reason
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,9 @@ class Policy:
     register_prompt: bool = True
     # Ask users to confirm their contact details every N days (0: never).
     reconfirm_days: int = 0
+    # Regions (ISO codes) whose phone numbers may receive SMS codes: a guard against
+    # SMS pumping.  Empty: the deployment's own region (SSPR_PHONE_REGION).
+    sms_countries: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -62,6 +76,9 @@ class Policy:
         """How many methods a flow must verify, never more than the policy offers."""
         return min(self.methods_required, max(available, 1))
 
+    def sms_regions(self, default_region: str) -> tuple[str, ...]:
+        return self.sms_countries or (default_region,)
+
     def allows_self_service(self, groups: str) -> bool:
         """Whether a user in these groups (comma list) may use the wizard."""
         if self.self_service == "group":
@@ -69,7 +86,7 @@ class Policy:
         return self.self_service == "everyone"
 
 
-TUPLES = ("methods", "banned_words", "reminder_days")
+TUPLES = ("methods", "banned_words", "reminder_days", "sms_countries")
 
 
 def _bool(raw: str) -> bool:
@@ -78,7 +95,7 @@ def _bool(raw: str) -> bool:
         return True
     if value in ("false", "no", "off", "0"):
         return False
-    raise PolicyError("expected true or false")
+    raise PolicyError(_("expected true or false"))
 
 
 def _int_between(low: int, high: int) -> Callable[[str], int]:
@@ -86,9 +103,9 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
         try:
             value = int(raw.strip())
         except ValueError:
-            raise PolicyError(f"expected a whole number from {low} to {high}") from None
+            raise PolicyError(_("expected a whole number from %(low)d to %(high)d", low=low, high=high)) from None
         if not low <= value <= high:
-            raise PolicyError(f"expected a whole number from {low} to {high}")
+            raise PolicyError(_("expected a whole number from %(low)d to %(high)d", low=low, high=high))
         return value
 
     return parse
@@ -98,7 +115,7 @@ def _methods(raw: str) -> tuple[str, ...]:
     chosen = [m.strip().lower() for m in raw.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in METHODS]
     if unknown or not chosen:
-        raise PolicyError("expected a comma list of " + ", ".join(METHODS))
+        raise PolicyError(_("expected one or more of %(methods)s", methods=", ".join(METHODS)))
     return tuple(m for m in METHODS if m in chosen)
 
 
@@ -106,7 +123,7 @@ def _text(limit: int) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip()
         if len(value) > limit or any(ord(c) < 32 for c in value):
-            raise PolicyError(f"expected one line of at most {limit} characters")
+            raise PolicyError(_("expected one line of at most %(num)d characters", num=limit))
         return value
 
     return parse
@@ -116,7 +133,7 @@ def _choice(*values: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
         if value not in values:
-            raise PolicyError("expected one of " + ", ".join(values))
+            raise PolicyError(_("expected one of %(values)s", values=", ".join(values)))
         return value
 
     return parse
@@ -125,7 +142,7 @@ def _choice(*values: str) -> Callable[[str], str]:
 def _words(raw: str) -> tuple[str, ...]:
     words = tuple(dict.fromkeys(w.strip() for w in raw.replace("\n", ",").split(",") if w.strip()))
     if len(words) > 500 or any(len(w) > 64 or any(ord(c) < 32 for c in w) for w in words):
-        raise PolicyError("expected a comma list of at most 500 words of at most 64 characters")
+        raise PolicyError(_("expected a comma list of at most 500 words of at most 64 characters"))
     return words
 
 
@@ -133,10 +150,20 @@ def _days_list(raw: str) -> tuple[int, ...]:
     try:
         days = sorted({int(d) for d in raw.split(",") if d.strip()}, reverse=True)
     except ValueError:
-        raise PolicyError("expected a comma list of whole numbers of days from 1 to 60") from None
+        raise PolicyError(_("expected a comma list of at most 10 whole numbers of days from 1 to 60")) from None
     if len(days) > 10 or any(not 1 <= d <= 60 for d in days):
-        raise PolicyError("expected a comma list of whole numbers of days from 1 to 60")
+        raise PolicyError(_("expected a comma list of at most 10 whole numbers of days from 1 to 60"))
     return tuple(days)
+
+
+def _regions(raw: str) -> tuple[str, ...]:
+    regions = tuple(dict.fromkeys(r.strip().upper() for r in raw.split(",") if r.strip()))
+    unknown = [r for r in regions if r not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown:
+        raise PolicyError(
+            _("unknown region codes %(codes)s; use two-letter codes such as DK, SE, DE", codes=", ".join(unknown))
+        )
+    return regions
 
 
 PARSERS: dict[str, Callable[[str], Any]] = {
@@ -156,25 +183,26 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "reminder_days": _days_list,
     "register_prompt": _bool,
     "reconfirm_days": _int_between(0, 730),
+    "sms_countries": _regions,
 }
 
 
 def parse(key: str, raw: str) -> Any:
     """The typed value of one KEY=VALUE, or PolicyError."""
     if key not in PARSERS:
-        raise PolicyError(f"unknown policy key {key!r} (known: {', '.join(PARSERS)})")
+        raise PolicyError(_("unknown policy key %(key)s (known: %(known)s)", key=repr(key), known=", ".join(PARSERS)))
     try:
         return PARSERS[key](raw)
     except PolicyError as exc:
-        raise PolicyError(f"{key}: {exc}") from None
+        raise PolicyError(exc.reason, key) from None
 
 
 def check(policy: Policy) -> Policy:
     """Refuse combinations that cannot work."""
     if policy.methods_required > len(policy.methods):
-        raise PolicyError("methods_required cannot be more than the number of methods enabled")
+        raise PolicyError(_("cannot be more than the number of methods enabled"), "methods_required")
     if policy.self_service == "group" and not policy.self_service_group:
-        raise PolicyError("self_service=group needs self_service_group")
+        raise PolicyError(_("a group is needed when self-service is limited to a group"), "self_service_group")
     return policy
 
 

@@ -34,11 +34,12 @@ def request_change(user: User, channel: str, typed: str, password: str) -> Chall
     """Stage a challenge for a new address or number and send it a code."""
     if not passwords.verify(user.password_hash, password):
         raise ContactRefused(_("Your password is not right."), about_password=True)
+    region = current_app.config["PHONE_REGION"]
     try:
         value = (
             contacts.normalise_email(typed)
             if channel == "email"
-            else contacts.normalise_phone(typed, current_app.config["PHONE_REGION"])
+            else contacts.normalise_mobile(typed, region, policy.current().sms_regions(region))
         )
     except contacts.InvalidContact as exc:
         raise ContactRefused(str(exc)) from exc

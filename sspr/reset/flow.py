@@ -223,8 +223,7 @@ def choose_method(token: str, binding: str | None, method: str) -> Page:
     flow.current_method = method
     if pol.confirm_destination:
         return _next_page(flow, DESTINATION)
-    user = flow.user
-    notice = _send_code(flow, pol, user.destination(method) if user else None)
+    notice = _send_code(flow, pol, _destination(flow, pol, method))
     return _next_page(flow, CODE, notice=notice)
 
 
@@ -235,9 +234,22 @@ def confirm_destination(token: str, binding: str | None, typed: str) -> Page:
     flow = _load(token, binding, DESTINATION)
     pol = policy.current()
     method = flow.current_method or ""
-    stored = flow.user.destination(method) if flow.user else None
+    stored = _destination(flow, pol, method)
     notice = _send_code(flow, pol, stored if stored and _same_destination(method, typed, stored) else None)
     return _next_page(flow, CODE, notice=notice)
+
+
+def _destination(flow: ResetFlow, pol: policy.Policy, method: str) -> str | None:
+    """Where this flow's code may go: what is stored for the account, if anything,
+    and for SMS only numbers of the regions the policy allows (no SMS pumping)."""
+    stored = flow.user.destination(method) if flow.user else None
+    if (
+        stored
+        and method == "sms"
+        and not contacts.sms_allowed(stored, pol.sms_regions(current_app.config["PHONE_REGION"]))
+    ):
+        return None
+    return stored
 
 
 def _same_destination(method: str, typed: str, stored: str) -> bool:
@@ -254,8 +266,7 @@ def resend(token: str, binding: str | None) -> Page:
     """A new code replaces the old one; the count of wrong tries stays."""
     flow = _load(token, binding, CODE)
     pol = policy.current()
-    user = flow.user
-    notice = _send_code(flow, pol, user.destination(flow.current_method or "") if user else None)
+    notice = _send_code(flow, pol, _destination(flow, pol, flow.current_method or ""))
     return _next_page(flow, CODE, notice=notice or "resent")
 
 
