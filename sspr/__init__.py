@@ -21,6 +21,7 @@ from sspr.extensions import csrf, db, limiter, migrate
 from sspr.health import bp as health
 from sspr.pages import bp as pages
 from sspr.reset.views import bp as reset
+from sspr.reveal.views import bp as reveal
 from sspr.verification import outbox
 from sspr.verification.email import OutboxMailSender, SmtpMailSender
 from sspr.verification.sms import OutboxSmsSender, TwilioSmsSender
@@ -48,7 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["sspr.senders"] = _senders(app.config)
     outbox.init_app(app, chores=(retention.purge, reminders.send_due))
 
-    for blueprint in (health, pages, auth, account, reset, admin):
+    for blueprint in (health, pages, auth, account, reset, reveal, admin):
         app.register_blueprint(blueprint)
     cli.register(app)
 

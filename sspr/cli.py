@@ -109,13 +109,14 @@ def _targets(usernames: tuple[str, ...], everyone: bool, exclude: tuple[str, ...
                 fail(f"no user named {name} (given with --exclude)")
             skip.add(user.id)
         return [u for u in db.session.scalars(select(User).order_by(User.id)) if u.id not in skip]
-    found = []
+    found: dict[int, User] = {}
     for name in usernames:
         user = users.find(name)
         if user is None:
             fail(f"no user named {name}")
-        found.append(user)
-    return found
+        # A name given twice is reset once: a second reset would void the first password printed.
+        found.setdefault(user.id, user)
+    return list(found.values())
 
 
 @users_cli.command("reset-password")
@@ -134,6 +135,11 @@ def _targets(usernames: tuple[str, ...], everyone: bool, exclude: tuple[str, ...
     type=click.Path(dir_okay=False, writable=True),
     help="Write username,password rows to this file (mode 0600) instead of standard output.",
 )
+@click.option(
+    "--csv-in",
+    type=click.File("r", encoding="utf-8-sig"),
+    help="Also reset the users named in this file: one user name a line, or username[,anything] rows.",
+)
 def reset_password(
     usernames: tuple[str, ...],
     everyone: bool,
@@ -141,8 +147,13 @@ def reset_password(
     password: str | None,
     require_change: bool,
     csv_out: str | None,
+    csv_in: TextIO | None,
 ) -> None:
     """Set temporary passwords and print them once."""
+    if csv_in is not None:
+        usernames += _names_from(csv_in)
+        if not usernames and not everyone:
+            fail(f"no user names in {csv_in.name}")
     targets = _targets(usernames, everyone, exclude)
     # The file is opened before any password changes: one that cannot be
     # written stops the reset, rather than leaving passwords nobody knows.
@@ -153,6 +164,8 @@ def reset_password(
             )
         except resets.ResetRefused as exc:
             fail(str(exc))
+        except resets.ResetFailed as exc:
+            fail(f"{exc}; nobody was changed")
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerows(results)
@@ -162,6 +175,12 @@ def reset_password(
         out.truncate(0)
         out.write(buffer.getvalue())
     click.echo(f"reset {len(results)} users; passwords written to {csv_out}", err=True)
+
+
+def _names_from(rows: TextIO) -> tuple[str, ...]:
+    """The user names in the first column of a CSV file (a --csv-out file works as it is);
+    blank lines are skipped.  No header row: "username" could be somebody's name."""
+    return tuple(row[0].strip() for row in csv.reader(rows) if row and row[0].strip())
 
 
 def _progress(total: int) -> resets.Progress | None:

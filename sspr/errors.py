@@ -89,6 +89,27 @@ class ReportLinkInvalid(SsprError):
     public_message = _l("The link is incomplete, was changed or is too old. Contact your IT support.")
 
 
+class RevealInvalid(SsprError):
+    status_code = 404
+    public_title = _l("This link is not valid")
+    public_message = _l("The link is incomplete or was changed. Copy the whole link from the mail.")
+
+
+class RevealUsed(SsprError):
+    status_code = 410
+    public_title = _l("This password has already been shown")
+    public_message = _l(
+        "A temporary password is shown once and then erased. If you did not see it, ask your administrator "
+        "for a new one."
+    )
+
+
+class RevealExpired(SsprError):
+    status_code = 410
+    public_title = _l("This link has expired")
+    public_message = _l("The temporary password in this link is no longer valid. Ask your administrator for a new one.")
+
+
 class SetupUnavailable(SsprError):
     status_code = 404
     public_title = _l("This setup link is not valid")

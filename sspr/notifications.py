@@ -32,6 +32,7 @@ def _subject(template: str, site: str) -> str:
         "password_changed": lambda: _("Your %(site)s password was changed", site=site),
         "contact_changed": lambda: _("Your %(site)s contact details were changed", site=site),
         "admin_alert": lambda: _("%(site)s security notice for administrators", site=site),
+        "reveal": lambda: _("A temporary password for your %(site)s account", site=site),
         "expiry_reminder": lambda: _("Your %(site)s password expires soon", site=site),
     }
     return str(subjects[template]())
@@ -92,6 +93,11 @@ def expiry_reminder(user: User, days_left: int) -> None:
         )
     elif user.phone:
         queue(compose("sms", "expiry_reminder", user.phone, user.locale, user=user, days=days_left, link=link))
+
+
+def reveal_link(user: User, address: str, link: str, *, hours: int, not_after: datetime) -> None:
+    """Mail the link that shows the user's temporary password once; never the password itself."""
+    queue(compose("email", "reveal", address, user.locale, user=user, link=link, hours=hours), not_after=not_after)
 
 
 def contact_changed(user: User, channel: str, old_destination: str) -> None:

@@ -1,15 +1,15 @@
 """Old working data is deleted: finished or abandoned reset flows with their
-codes, and delivered outbox rows.  The audit log is kept."""
+codes, delivered outbox rows and expired reveal links.  The audit log is kept."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from sspr.extensions import db
-from sspr.models import Challenge, OutboxMessage, ResetFlow
+from sspr.models import Challenge, OutboxMessage, ResetFlow, RevealLink
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,10 @@ def purge(now: datetime) -> int:
         delete(Challenge).where(Challenge.created_at < now - FLOWS_KEPT),
         delete(ResetFlow).where(ResetFlow.created_at < now - FLOWS_KEPT),
         delete(OutboxMessage).where(OutboxMessage.status != "pending", OutboxMessage.created_at < now - OUTBOX_KEPT),
+        # An expired reveal link's (encrypted) password is erased at once; the row stays a
+        # while, so the link still says "expired" rather than "not valid".
+        update(RevealLink).where(RevealLink.expires_at < now, RevealLink.ciphertext != "").values(ciphertext=""),
+        delete(RevealLink).where(RevealLink.expires_at < now - OUTBOX_KEPT),
     ):
         deleted += db.session.execute(statement).rowcount  # type: ignore[attr-defined]
     db.session.commit()

@@ -19,7 +19,10 @@ CSP = (
 
 
 LINK_PREFIX = "/password-reset/link/"
-LINK_SECRET = re.compile(re.escape(LINK_PREFIX) + r"[^/?#\s]*")
+REVEAL_PREFIX = "/reveal/"
+# Paths that end in a secret from a mail: a reset link, a one-time password reveal link.
+SECRET_PREFIXES = (LINK_PREFIX, REVEAL_PREFIX)
+LINK_SECRET = re.compile("(" + "|".join(re.escape(p) for p in SECRET_PREFIXES) + r")[^/?#\s]*")
 
 
 def init_app(app: Flask) -> None:
@@ -48,5 +51,5 @@ class RedactLinkTokens:
         finally:
             for key in ("PATH_INFO", "RAW_URI", "REQUEST_URI"):
                 value = environ.get(key)
-                if isinstance(value, str) and LINK_PREFIX in value:
-                    environ[key] = LINK_SECRET.sub(LINK_PREFIX + "[redacted]", value)
+                if isinstance(value, str) and any(prefix in value for prefix in SECRET_PREFIXES):
+                    environ[key] = LINK_SECRET.sub(r"\1[redacted]", value)

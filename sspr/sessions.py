@@ -46,7 +46,9 @@ def current_user() -> User | None:
         uid = session.get("uid")
         if isinstance(uid, int):
             user = db.session.get(User, uid)
-            if user is None or session.get("ver") != user.session_version or user.blocked or auth_age() > _lifetime(user):
+            if user is not None and (
+                session.get("ver") != user.session_version or user.blocked or auth_age() > _lifetime(user)
+            ):
                 user = None
         g.sspr_user = user
     return g.sspr_user  # type: ignore[no-any-return]

@@ -41,12 +41,14 @@ def admin_required(role: str = "password-admin") -> Callable[[View], View]:
 def fresh_auth_required(view: View) -> View:
     """Dangerous actions ask for the password again when the last sign-in is too old.
     The form and its POST share one URL, so after the password the form shows again
-    (a POST is never replayed)."""
+    (a POST is never replayed).  The query string comes back too: a bulk action's
+    selection travels in it."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
         if sessions.auth_age() > current_app.config["ADMIN_REAUTH_SECONDS"]:
-            return redirect(url_for("admin.reauth", next=request.path))
+            here = request.full_path.rstrip("?")
+            return redirect(url_for("admin.reauth", next=here))
         return view(*args, **kwargs)
 
     return wrapped

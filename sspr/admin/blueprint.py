@@ -8,8 +8,8 @@ from flask import Blueprint, Response, current_app
 from flask_babel import lazy_gettext as _l
 
 from sspr import sessions
-from sspr.admin import home
-from sspr.admin.access import admin_required
+from sspr.admin import audit_views, bulk_views, home, policy_views, users_views
+from sspr.admin.access import admin_required, fresh_auth_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -48,3 +48,25 @@ def menu() -> dict[str, Any]:
 
 bp.add_url_rule("", "dashboard", ANY_ADMIN(home.dashboard))
 bp.add_url_rule("/reauth", "reauth", ANY_ADMIN(home.reauth), methods=["GET", "POST"])
+# A policy change is dangerous: global admins only, with a fresh password (the form shows again after it).
+bp.add_url_rule("/policy", "policy", GLOBAL_ADMIN(fresh_auth_required(policy_views.edit)), methods=["GET", "POST"])
+bp.add_url_rule("/audit", "audit", ANY_ADMIN(audit_views.log))
+bp.add_url_rule("/audit.csv", "audit_csv", ANY_ADMIN(audit_views.export))
+# Users: any admin; may_manage keeps password admins off global admins; roles are for global admins.
+bp.add_url_rule("/users", "users", ANY_ADMIN(users_views.users_list))
+bp.add_url_rule("/users/<int:user_id>", "user", ANY_ADMIN(users_views.user_page))
+bp.add_url_rule("/users/<int:user_id>/reset", "reset_password", ANY_ADMIN(users_views.reset_password), methods=["POST"])
+bp.add_url_rule(
+    "/users/<int:user_id>/contacts", "edit_contacts", ANY_ADMIN(users_views.edit_contacts), methods=["POST"]
+)
+bp.add_url_rule("/users/<int:user_id>/role", "change_role", GLOBAL_ADMIN(users_views.change_role), methods=["POST"])
+bp.add_url_rule(
+    "/users/<int:user_id>/account", "account_action", ANY_ADMIN(users_views.account_action), methods=["POST"]
+)
+# A bulk reset is dangerous: a fresh password first (the selection is in the URL, so it survives the prompt).
+bp.add_url_rule(
+    "/users/reset", "bulk_reset", ANY_ADMIN(fresh_auth_required(bulk_views.bulk_reset)), methods=["GET", "POST"]
+)
+bp.add_url_rule(
+    "/users/force-change", "bulk_force_change", ANY_ADMIN(bulk_views.bulk_force_change), methods=["GET", "POST"]
+)

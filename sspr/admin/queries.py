@@ -4,11 +4,14 @@ them, and the users page filters by them, so the two always agree."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 
+from sspr import contacts, users
 from sspr.extensions import db
 from sspr.models import User
 from sspr.policy import Policy
@@ -79,3 +82,55 @@ def counts(pol: Policy, now: datetime) -> dict[str, int]:
     ]
     row = db.session.execute(select(*columns).select_from(User)).one()
     return {name: int(value) for name, value in zip(FILTERS, row, strict=True)}
+
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    users: list[User]
+    number: int
+    pages: int
+    total: int
+
+
+def search(pol: Policy, now: datetime, *, text: str = "", list_name: str = "", page: int = 1) -> Page:
+    """One page of users, in user-name order: those in the named list (FILTERS) whose user name,
+    display name or alternate e-mail contains the text, in any case.  A page past the end
+    gives the last page."""
+    query = select(User)
+    if list_name:
+        query = query.where(FILTERS[list_name][1](pol, now))
+    if text.strip():
+        folded = text.strip().lower()
+        query = query.where(
+            or_(
+                # username_key is casefolded and NFKC'd: "ALICE" and a full-width "Alice" both match.
+                User.username_key.contains(contacts.username_key(text), autoescape=True),
+                func.lower(User.display_name).contains(folded, autoescape=True),
+                func.lower(User.alternate_email).contains(folded, autoescape=True),
+            )
+        )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(max(page, 1), pages)
+    found = db.session.scalars(query.order_by(User.username_key).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE))
+    return Page(list(found), number, pages, total)
+
+
+def flags(user: User, pol: Policy, now: datetime) -> list[str]:
+    """The account states worth a glance in the list, in plain words."""
+    shown = []
+    if user.blocked:
+        shown.append(_("blocked"))
+    if user.locked_until is not None and user.locked_until > now:
+        shown.append(_("locked out"))
+    if user.must_change_password:
+        shown.append(_("must change password"))
+    expires = users.password_expires_at(user, pol)
+    if expires is not None and expires <= now:
+        shown.append(_("password expired"))
+    if user.password_never_expires:
+        shown.append(_("password never expires"))
+    return shown
