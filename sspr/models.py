@@ -97,8 +97,10 @@ class ResetFlow(db.Model):  # type: ignore[name-defined]
     # Digest of the browser-session nonce the flow is bound to.
     binding: Mapped[str] = mapped_column(String(64))
     step: Mapped[str] = mapped_column(String(20))
-    # Bumped by every step: a token carries it, so each token works once.
+    # Bumped by every change: an optimistic lock, so of two concurrent posts one fails.
     version: Mapped[int] = mapped_column(default=0)
+    # Random, renewed at every step; the page's token carries it, so each token works once.
+    step_nonce: Mapped[str] = mapped_column(String(32), default="")
     methods_verified: Mapped[str] = mapped_column(String(50), default="")
     current_method: Mapped[str | None] = mapped_column(String(10))
     wrong_tries: Mapped[int] = mapped_column(default=0)

@@ -3,7 +3,10 @@ posting them back (CSRF token included), so tests run with CSRF on."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import zlib
 from html.parser import HTMLParser
 from typing import Any
 
@@ -72,3 +75,10 @@ def sign_in(client: FlaskClient, username: str, password: str, path: str = "/log
     """Open the sign-in page (``path`` may carry ?next=) and post the form on it."""
     page = client.get(path)
     return submit(client, page, "/login", username=username, password=password)
+
+
+def token_payload(token: str) -> dict[str, Any]:
+    """What anyone can read in a signed (not encrypted) token; a leading "." marks a zlib-compressed payload."""
+    body = token.removeprefix(".").split(".")[0]
+    data = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    return json.loads(zlib.decompress(data) if token.startswith(".") else data)  # type: ignore[no-any-return]

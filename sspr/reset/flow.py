@@ -1,9 +1,7 @@
-"""The reset wizard as a state machine, free of request objects.
+"""The reset wizard's steps, free of request objects.
 
 Every step takes the token of the page that was posted and returns the next
-page to show (with a fresh token).  Tokens are signed and expiring; the flow
-row's version (an optimistic lock) makes each token work once, so two
-concurrent posts of one page cannot both succeed.
+page to show (with a fresh token); sspr.reset.state loads and moves the flow.
 
 No enumeration: an unknown user name, or a user without the chosen method,
 walks the same steps on a decoy flow (no user) that never verifies.  Every
@@ -15,91 +13,36 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import wraps
-from typing import ParamSpec
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select, update
-from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
 from sspr import audit, clock, contacts, notifications, policy, tokens, users
-from sspr.errors import (
-    FlowError,
-    FlowExpired,
-    FlowReplayed,
-    FlowTampered,
-    LinkExpired,
-    LinkInvalid,
-    LinkUsed,
-    TooManyWrongCodes,
-)
+from sspr.errors import FlowTampered, LinkExpired, LinkInvalid, LinkUsed, TooManyWrongCodes
 from sspr.extensions import db
 from sspr.models import Challenge, ResetFlow
+from sspr.reset.state import (
+    CODE,
+    DEAD,
+    DESTINATION,
+    DONE,
+    METHOD,
+    PASSWORD,
+    Page,
+    WrongInput,
+    commit_step,
+    digest,
+    load,
+    next_page,
+    one_step,
+    required,
+)
 from sspr.verification import codes
 
-# The pages of the wizard, in order.
-METHOD, DESTINATION, CODE, PASSWORD, DONE = "method", "destination", "code", "password", "done"
-DEAD = "dead"
-METHODS = policy.METHODS
 LINK_MAX_AGE = 3600  # the longest code lifetime the policy allows; the challenge's own expiry is checked too
-
-
-@dataclass
-class Page:
-    """What the view renders next."""
-
-    step: str
-    token: str = ""
-    methods: tuple[str, ...] = ()
-    method: str | None = None
-    round: int = 1
-    rounds: int = 1
-    minutes: int = 0
-    errors: list[str] = field(default_factory=list)
-    notice: str | None = None
-
-    @property
-    def status(self) -> int:
-        return 400 if self.errors else 200
-
-
-Step = Callable[[], Page]
-
-
-class WrongInput(Exception):
-    """The posted values are refused; the page to show again (with its errors)."""
-
-    def __init__(self, page: Page) -> None:
-        super().__init__(page.step)
-        self.page = page
-
-
-P = ParamSpec("P")
-
-
-def _one_step(function: Callable[P, Page]) -> Callable[P, Page]:
-    """Run a step as one transaction.  When a concurrent request moved the flow
-    first, any flush fails on the flow's version: nothing of this one lands."""
-
-    @wraps(function)
-    def step(*args: P.args, **kwargs: P.kwargs) -> Page:
-        try:
-            return function(*args, **kwargs)
-        except StaleDataError as exc:
-            db.session.rollback()
-            raise FlowReplayed("another request advanced this flow first") from exc
-
-    return step
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _subject_key(username: str) -> str:
@@ -107,93 +50,10 @@ def _subject_key(username: str) -> str:
     return hmac.new(tokens.subkey("sspr.subject"), contacts.username_key(username).encode(), hashlib.sha256).hexdigest()
 
 
-def new_binding() -> str:
-    """A nonce for the browser session that a flow is bound to."""
-    return secrets.token_urlsafe(24)
-
-
-# -- loading and advancing ------------------------------------------------------------------------------
-
-
-def _load(token: str, binding: str | None, step: str) -> ResetFlow:
-    try:
-        payload = tokens.load(tokens.RESET_STEP, token, current_app.config["FLOW_STEP_SECONDS"])
-    except tokens.TokenExpired as exc:
-        raise FlowExpired("step token expired") from exc
-    except tokens.TokenInvalid as exc:
-        raise FlowTampered("step token invalid") from exc
-    if payload.get("s") != step or not isinstance(payload.get("f"), str) or not isinstance(payload.get("v"), int):
-        raise FlowTampered(f"token for step {payload.get('s')!r} posted to {step!r}")
-    flow = db.session.get(ResetFlow, payload["f"])
-    if flow is None or binding is None or not hmac.compare_digest(flow.binding, _digest(binding)):
-        raise FlowTampered("flow unknown or bound to another browser session")
-    if flow.step == DEAD or flow.completed_at is not None:
-        raise FlowError(f"flow is {flow.step}")
-    if flow.version != payload["v"] or flow.step != step:
-        raise FlowReplayed(f"token version {payload['v']} but flow at {flow.version} ({flow.step})")
-    return flow
-
-
-def _commit_step(flow: ResetFlow, step: str) -> str:
-    """Move the flow to ``step`` and commit; the new page's token.  A concurrent
-    post that got there first makes this one fail (optimistic lock)."""
-    flow.step = step
-    flag_modified(flow, "step")  # bump the version even when the step stays the same
-    db.session.commit()
-    return tokens.dump(tokens.RESET_STEP, {"f": flow.id, "s": step, "v": flow.version})
-
-
-def _rounds(pol: policy.Policy) -> int:
-    """The checks the policy asks of everyone: what the pages may show in advance."""
-    return pol.required_for(len(pol.methods))
-
-
-def _required(pol: policy.Policy, flow: ResetFlow) -> int:
-    """The checks this flow needs: admins always pass two gates.  Only someone
-    who already passed the first can see the difference, so it reveals nothing."""
-    if flow.user is not None and flow.user.is_admin:
-        return 2
-    return _rounds(pol)
-
-
-def _page_for(
-    flow: ResetFlow, pol: policy.Policy, token: str, errors: list[str] | None = None, notice: str | None = None
-) -> Page:
-    """The page of the step the flow is at."""
-    done = flow.verified()
-    page = Page(
-        flow.step,
-        token,
-        method=flow.current_method,
-        round=len(done) + 1,
-        rounds=_rounds(pol),
-        minutes=pol.code_lifetime_minutes,
-        errors=errors or [],
-        notice=notice,
-    )
-    if flow.step == METHOD:
-        page.methods = tuple(m for m in pol.methods if m not in done)
-    return page
-
-
-def _next_page(flow: ResetFlow, step: str, errors: list[str] | None = None, notice: str | None = None) -> Page:
-    """Commit the move to ``step``; its page, with a fresh token."""
-    token = _commit_step(flow, step)
-    return _page_for(flow, policy.current(), token, errors, notice)
-
-
-def reshow(token: str, binding: str | None, step: str, errors: list[str]) -> Page:
-    """The same page again with errors in its form; the token is checked but not used up."""
-    flow = _load(token, binding, step)
-    page = _page_for(flow, policy.current(), token, errors)
-    db.session.rollback()
-    return page
-
-
 # -- the steps --------------------------------------------------------------------------------------------
 
 
-@_one_step
+@one_step
 def start(username: str, binding: str, locale: str | None) -> Page:
     """Step 1: a user name.  Known or not, a flow is made and the method page follows.
     A blocked user, or one the policy leaves out of self-service, walks the decoy path."""
@@ -204,39 +64,39 @@ def start(username: str, binding: str, locale: str | None) -> Page:
         id=secrets.token_hex(16),
         user_id=user.id if user else None,
         subject_key=_subject_key(username),
-        binding=_digest(binding),
+        binding=digest(binding),
         step=METHOD,
         locale=locale,
     )
     db.session.add(flow)
-    return _next_page(flow, METHOD)
+    return next_page(flow, METHOD)
 
 
-@_one_step
+@one_step
 def choose_method(token: str, binding: str | None, method: str) -> Page:
     """Step 2: the method.  Only methods the policy offers and not yet used count."""
-    flow = _load(token, binding, METHOD)
+    flow = load(token, binding, METHOD)
     pol = policy.current()
     if method not in pol.methods or method in flow.verified():
         db.session.rollback()
         raise FlowTampered(f"method {method!r} not offered")
     flow.current_method = method
     if pol.confirm_destination:
-        return _next_page(flow, DESTINATION)
+        return next_page(flow, DESTINATION)
     notice = _send_code(flow, pol, _destination(flow, pol, method))
-    return _next_page(flow, CODE, notice=notice)
+    return next_page(flow, CODE, notice=notice)
 
 
-@_one_step
+@one_step
 def confirm_destination(token: str, binding: str | None, typed: str) -> Page:
     """Step 3 (when the policy asks): the full address or number.  A code goes
     out only when it matches what is stored; the page is the same either way."""
-    flow = _load(token, binding, DESTINATION)
+    flow = load(token, binding, DESTINATION)
     pol = policy.current()
     method = flow.current_method or ""
     stored = _destination(flow, pol, method)
     notice = _send_code(flow, pol, stored if stored and _same_destination(method, typed, stored) else None)
-    return _next_page(flow, CODE, notice=notice)
+    return next_page(flow, CODE, notice=notice)
 
 
 def _destination(flow: ResetFlow, pol: policy.Policy, method: str) -> str | None:
@@ -261,13 +121,13 @@ def _same_destination(method: str, typed: str, stored: str) -> bool:
         return False
 
 
-@_one_step
+@one_step
 def resend(token: str, binding: str | None) -> Page:
     """A new code replaces the old one; the count of wrong tries stays."""
-    flow = _load(token, binding, CODE)
+    flow = load(token, binding, CODE)
     pol = policy.current()
     notice = _send_code(flow, pol, _destination(flow, pol, flow.current_method or ""))
-    return _next_page(flow, CODE, notice=notice or "resent")
+    return next_page(flow, CODE, notice=notice or "resent")
 
 
 def _send_code(flow: ResetFlow, pol: policy.Policy, destination: str | None) -> str | None:
@@ -330,11 +190,11 @@ def _live_challenge(flow: ResetFlow) -> Challenge | None:
     )
 
 
-@_one_step
+@one_step
 def enter_code(token: str, binding: str | None, typed: str) -> Page:
     """Step 4: the code.  Right: on to the next method or the new password.
     Wrong: counted, and after too many the flow is over."""
-    flow = _load(token, binding, CODE)
+    flow = load(token, binding, CODE)
     pol = policy.current()
     challenge = _live_challenge(flow)
     now = clock.now()
@@ -345,7 +205,7 @@ def enter_code(token: str, binding: str | None, typed: str) -> Page:
     if challenge is not None and right and challenge.user_id is not None and now < challenge.expires_at:
         return _verified(flow, pol, challenge)
     if challenge is not None and right and now >= challenge.expires_at:
-        raise WrongInput(_next_page(flow, CODE, errors=[_("This code has expired. Ask for a new code below.")]))
+        raise WrongInput(next_page(flow, CODE, errors=[_("This code has expired. Ask for a new code below.")]))
     return _wrong_code(flow)
 
 
@@ -358,11 +218,11 @@ def _wrong_code(flow: ResetFlow) -> Page:
             .where(Challenge.flow_id == flow.id, Challenge.used_at.is_(None))
             .values(voided_at=clock.now())
         )
-        _commit_step(flow, DEAD)
+        commit_step(flow, DEAD)
         raise TooManyWrongCodes(f"{flow.wrong_tries} wrong codes")
     left = current_app.config["CODE_MAX_WRONG_TRIES"] - flow.wrong_tries
     raise WrongInput(
-        _next_page(
+        next_page(
             flow,
             CODE,
             errors=[
@@ -380,23 +240,23 @@ def _verified(flow: ResetFlow, pol: policy.Policy, challenge: Challenge) -> Page
     challenge.used_at = clock.now()
     flow.methods_verified = ",".join([*flow.verified(), challenge.channel])
     audit.record("reset.code_verified", subject=flow.user, method=challenge.channel)
-    if len(flow.verified()) < _required(pol, flow):
-        return _next_page(flow, METHOD)
-    return _next_page(flow, PASSWORD)
+    if len(flow.verified()) < required(pol, flow):
+        return next_page(flow, METHOD)
+    return next_page(flow, PASSWORD)
 
 
-@_one_step
+@one_step
 def set_password(token: str, binding: str | None, new: str, confirm: str) -> Page:
     """Step 5: the new password, twice.  Everything lands in one transaction:
     the hash, ended sessions, the finished flow, the audit row and the notice."""
-    flow = _load(token, binding, PASSWORD)
+    flow = load(token, binding, PASSWORD)
     user = flow.user
     pol = policy.current()
-    if user is None or len(flow.verified()) < _required(pol, flow):
+    if user is None or len(flow.verified()) < required(pol, flow):
         raise FlowTampered("password step without verified methods")
     problems = users.change_password(user, new, confirm, current=None)
     if problems:
-        raise WrongInput(_next_page(flow, PASSWORD, errors=problems))
+        raise WrongInput(next_page(flow, PASSWORD, errors=problems))
     user.locale = flow.locale or user.locale
     flow.completed_at = clock.now()
     audit.record("reset.completed", subject=user, methods=flow.methods_verified)
@@ -404,7 +264,7 @@ def set_password(token: str, binding: str | None, new: str, confirm: str) -> Pag
         notifications.password_changed(user, "self-service")
     if user.is_admin and pol.notify_admins_on_admin_reset:
         notifications.alert_admins(user, "self_reset")
-    _commit_step(flow, DONE)
+    commit_step(flow, DONE)
     return Page(DONE)
 
 
@@ -442,12 +302,12 @@ def check_link(link_token: str) -> None:
     _link_challenge(link_token)
 
 
-@_one_step
+@one_step
 def use_link(link_token: str, binding: str) -> Page:
     """The user's POST from the link page: counts as the right code, and the flow
     continues in this browser (whoever holds the mailbox holds the flow)."""
     challenge, flow, _secret = _link_challenge(link_token)
     if flow.step != CODE or flow.current_method != challenge.channel:
         raise LinkUsed("flow has moved past this code")
-    flow.binding = _digest(binding)
+    flow.binding = digest(binding)
     return _verified(flow, policy.current(), challenge)

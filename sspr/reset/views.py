@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 
 from sspr import passwords, policy
 from sspr.errors import LinkInvalid
-from sspr.reset import flow
+from sspr.reset import flow, state
 from sspr.reset.forms import CodeForm, DestinationForm, LinkForm, MethodForm, PasswordForm, ResendForm, UsernameForm
 
 bp = Blueprint("reset", __name__, url_prefix="/password-reset")
@@ -34,18 +34,18 @@ def _errors(form: FlaskForm) -> list[str]:
     return [str(e) for e in chain.from_iterable(form.errors.values())]
 
 
-def _show(page: flow.Page) -> ResponseReturnValue:
+def _show(page: state.Page) -> ResponseReturnValue:
     """Render the page a step led to, with its forms holding the fresh token."""
     context: dict[str, object] = {"page": page}
-    if page.step == flow.METHOD:
+    if page.step == state.METHOD:
         context["form"] = MethodForm(formdata=None, token=page.token).offer(page.methods)
-    elif page.step == flow.DESTINATION:
+    elif page.step == state.DESTINATION:
         context["form"] = DestinationForm(formdata=None, token=page.token)
-    elif page.step == flow.CODE:
+    elif page.step == state.CODE:
         context["form"] = form = CodeForm(formdata=None, token=page.token)
         form.code.errors = page.errors
         context["resend_form"] = ResendForm(formdata=None, token=page.token)
-    elif page.step == flow.PASSWORD:
+    elif page.step == state.PASSWORD:
         context["form"] = form = PasswordForm(formdata=None, token=page.token)
         form.password.errors = page.errors
     return _render(page.step, page.status, **context)
@@ -53,23 +53,23 @@ def _show(page: flow.Page) -> ResponseReturnValue:
 
 def _render(step: str, status: int = 200, **context: object) -> ResponseReturnValue:
     """A wizard page, with where it stands among the steps the policy makes."""
-    steps = ["username", flow.METHOD, flow.DESTINATION, flow.CODE, flow.PASSWORD]
+    steps = ["username", state.METHOD, state.DESTINATION, state.CODE, state.PASSWORD]
     pol = policy.current()
     if not pol.confirm_destination:
-        steps.remove(flow.DESTINATION)
+        steps.remove(state.DESTINATION)
     number = steps.index(step) + 1 if step in steps else len(steps)
     return render_template(
         f"reset/{step}.html", steps=steps, step_number=number, policy=pol, advice=passwords.advice(), **context
     ), status
 
 
-def _run(step: str, form: FlaskForm, action: flow.Step) -> ResponseReturnValue:
+def _run(step: str, form: FlaskForm, action: state.Step) -> ResponseReturnValue:
     """Validate the posted form, run the step; refused input shows the page again (400)."""
     if not form.validate():
-        return _show(flow.reshow(form.token.data or "", _binding(), step, _errors(form)))
+        return _show(state.reshow(form.token.data or "", _binding(), step, _errors(form)))
     try:
         return _show(action())
-    except flow.WrongInput as refused:
+    except state.WrongInput as refused:
         return _show(refused.page)
 
 
@@ -83,42 +83,42 @@ def start() -> ResponseReturnValue:
     form = UsernameForm()
     if not form.validate():
         return _render("username", 400, form=form)
-    session["reset_binding"] = flow.new_binding()
+    session["reset_binding"] = state.new_binding()
     return _show(flow.start(form.username.data, session["reset_binding"], str(get_locale())))
 
 
 @bp.post("/method")
 def method() -> ResponseReturnValue:
     form = MethodForm()
-    form.method.choices = [(m, m) for m in flow.METHODS]
-    return _run(flow.METHOD, form, lambda: flow.choose_method(form.token.data, _binding(), form.method.data))
+    form.method.choices = [(m, m) for m in policy.METHODS]
+    return _run(state.METHOD, form, lambda: flow.choose_method(form.token.data, _binding(), form.method.data))
 
 
 @bp.post("/destination")
 def destination() -> ResponseReturnValue:
     form = DestinationForm()
     return _run(
-        flow.DESTINATION, form, lambda: flow.confirm_destination(form.token.data, _binding(), form.destination.data)
+        state.DESTINATION, form, lambda: flow.confirm_destination(form.token.data, _binding(), form.destination.data)
     )
 
 
 @bp.post("/code")
 def code() -> ResponseReturnValue:
     form = CodeForm()
-    return _run(flow.CODE, form, lambda: flow.enter_code(form.token.data, _binding(), form.code.data))
+    return _run(state.CODE, form, lambda: flow.enter_code(form.token.data, _binding(), form.code.data))
 
 
 @bp.post("/resend")
 def resend() -> ResponseReturnValue:
     form = ResendForm()
-    return _run(flow.CODE, form, lambda: flow.resend(form.token.data, _binding()))
+    return _run(state.CODE, form, lambda: flow.resend(form.token.data, _binding()))
 
 
 @bp.post("/password")
 def password() -> ResponseReturnValue:
     form = PasswordForm()
     return _run(
-        flow.PASSWORD,
+        state.PASSWORD,
         form,
         lambda: flow.set_password(form.token.data, _binding(), form.password.data, form.confirm.data),
     )
@@ -137,5 +137,5 @@ def use_link() -> ResponseReturnValue:
     if not form.validate():
         raise LinkInvalid("link form incomplete")
     if _binding() is None:
-        session["reset_binding"] = flow.new_binding()
+        session["reset_binding"] = state.new_binding()
     return _show(flow.use_link(form.link.data, session["reset_binding"]))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -185,7 +185,14 @@ class Sender:
 
 
 def _wake_after_commit(session: Session) -> None:
-    if session.info.pop(WAKE_KEY, False) and has_app_context():
+    """Wake the sender for what was just queued.  In a request, only once the
+    response has gone out: a sender busy while the page is still being built
+    would make pages that send a message slower than decoy pages that do not."""
+    if not (session.info.pop(WAKE_KEY, False) and has_app_context()):
+        return
+    if has_request_context():
+        g.sspr_wake_sender = True
+    else:
         current_app.extensions["sspr.sender"].wake.set()
 
 
@@ -199,6 +206,12 @@ def init_app(app: Flask, chores: Sequence[Chore] = ()) -> None:
     if not event.contains(Session, "after_commit", _wake_after_commit):
         event.listen(Session, "after_commit", _wake_after_commit)
         event.listen(Session, "after_rollback", _forget_after_rollback)
+
+    @app.after_request
+    def wake_once_sent(response: Response) -> Response:
+        if g.pop("sspr_wake_sender", False):
+            response.call_on_close(sender.wake.set)
+        return response
 
     if app.config["SENDER_THREAD"]:
 

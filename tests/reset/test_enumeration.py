@@ -10,13 +10,24 @@ from tests.wizard import Wizard
 
 
 def walk(client, username, method="sms", destination=None):
-    """Status and token-free text of every page a wizard run shows, up to a wrong code."""
+    """Status, token-free text and the readable shape of the step token of every page
+    a wizard run shows, up to two wrong codes and a resend."""
     wizard = Wizard(client)
     seen = [wizard.open(), wizard.post("/password-reset", username=username), wizard.method(method)]
     if destination is not None:
         seen.append(wizard.destination(destination))
-    seen.append(wizard.code("000000"))
-    return [(page.status_code, pages.text_without_tokens(page)) for page in seen]
+    seen += [wizard.code("000000"), wizard.resend(), wizard.code("000000")]
+    return [(page.status_code, pages.text_without_tokens(page), token_shape(page)) for page in seen]
+
+
+def token_shape(page):
+    """The step token's payload with its random values reduced to their length."""
+    for f in pages.forms(page):
+        for i in f["inputs"]:
+            if i.get("name") == "token":
+                payload = pages.token_payload(i["value"])
+                return {k: v if k == "s" else len(v) for k, v in payload.items()}
+    return None
 
 
 @pytest.fixture

@@ -1,0 +1,172 @@
+"""The wizard's plumbing: the pages it shows, and the flow behind a posted page.
+
+Each page carries a signed, expiring token naming the flow, the step and the
+flow's version.  Loading checks all three and the browser session the flow is
+bound to; moving on bumps the version (an optimistic lock), so each token
+works once and of two concurrent posts of one page only one can succeed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import ParamSpec
+
+from flask import current_app
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from sspr import policy, tokens
+from sspr.errors import FlowError, FlowExpired, FlowReplayed, FlowTampered
+from sspr.extensions import db
+from sspr.models import ResetFlow
+
+# The pages of the wizard, in order.
+METHOD, DESTINATION, CODE, PASSWORD, DONE = "method", "destination", "code", "password", "done"
+DEAD = "dead"
+METHODS = policy.METHODS
+
+
+@dataclass
+class Page:
+    """What the view renders next."""
+
+    step: str
+    token: str = ""
+    methods: tuple[str, ...] = ()
+    method: str | None = None
+    round: int = 1
+    rounds: int = 1
+    minutes: int = 0
+    errors: list[str] = field(default_factory=list)
+    notice: str | None = None
+
+    @property
+    def status(self) -> int:
+        return 400 if self.errors else 200
+
+
+Step = Callable[[], Page]
+
+
+class WrongInput(Exception):
+    """The posted values are refused; the page to show again (with its errors)."""
+
+    def __init__(self, page: Page) -> None:
+        super().__init__(page.step)
+        self.page = page
+
+
+P = ParamSpec("P")
+
+
+def one_step(function: Callable[P, Page]) -> Callable[P, Page]:
+    """Run a step as one transaction.  When a concurrent request moved the flow
+    first, any flush fails on the flow's version: nothing of this one lands."""
+
+    @wraps(function)
+    def step(*args: P.args, **kwargs: P.kwargs) -> Page:
+        try:
+            return function(*args, **kwargs)
+        except StaleDataError as exc:
+            db.session.rollback()
+            raise FlowReplayed("another request advanced this flow first") from exc
+
+    return step
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def new_binding() -> str:
+    """A nonce for the browser session that a flow is bound to."""
+    return secrets.token_urlsafe(24)
+
+
+# -- loading and advancing ------------------------------------------------------------------------------
+
+
+def load(token: str, binding: str | None, step: str) -> ResetFlow:
+    """The flow behind a posted page, if the token is genuine, fresh, for this step,
+    from the browser the flow is bound to, and not used before."""
+    try:
+        payload = tokens.load(tokens.RESET_STEP, token, current_app.config["FLOW_STEP_SECONDS"])
+    except tokens.TokenExpired as exc:
+        raise FlowExpired("step token expired") from exc
+    except tokens.TokenInvalid as exc:
+        raise FlowTampered("step token invalid") from exc
+    if payload.get("s") != step or not isinstance(payload.get("f"), str) or not isinstance(payload.get("n"), str):
+        raise FlowTampered(f"token for step {payload.get('s')!r} posted to {step!r}")
+    # The user comes with the flow: a lazy load later would flush mid-step.
+    flow = db.session.get(ResetFlow, payload["f"], options=[joinedload(ResetFlow.user)])
+    if flow is None or binding is None or not hmac.compare_digest(flow.binding, digest(binding)):
+        raise FlowTampered("flow unknown or bound to another browser session")
+    if flow.step == DEAD or flow.completed_at is not None:
+        raise FlowError(f"flow is {flow.step}")
+    if not hmac.compare_digest(flow.step_nonce, payload["n"]) or flow.step != step:
+        raise FlowReplayed(f"token for an earlier page of the flow (now at {flow.step})")
+    return flow
+
+
+def commit_step(flow: ResetFlow, step: str) -> str:
+    """Move the flow to ``step`` and commit; the new page's token.  A concurrent
+    post that got there first makes this one fail (the version is an optimistic
+    lock).  The token names the page by a fresh random nonce, not by the version:
+    the version counts flushes, which could differ between real and decoy flows,
+    and a token's payload is readable."""
+    flow.step = step
+    flow.step_nonce = secrets.token_hex(16)
+    db.session.commit()
+    return tokens.dump(tokens.RESET_STEP, {"f": flow.id, "s": step, "n": flow.step_nonce})
+
+
+def rounds(pol: policy.Policy) -> int:
+    """The checks the policy asks of everyone: what the pages may show in advance."""
+    return pol.required_for(len(pol.methods))
+
+
+def required(pol: policy.Policy, flow: ResetFlow) -> int:
+    """The checks this flow needs: admins always pass two gates.  Only someone
+    who already passed the first can see the difference, so it reveals nothing."""
+    if flow.user is not None and flow.user.is_admin:
+        return 2
+    return rounds(pol)
+
+
+def page_for(
+    flow: ResetFlow, pol: policy.Policy, token: str, errors: list[str] | None = None, notice: str | None = None
+) -> Page:
+    """The page of the step the flow is at."""
+    done = flow.verified()
+    page = Page(
+        flow.step,
+        token,
+        method=flow.current_method,
+        round=len(done) + 1,
+        rounds=rounds(pol),
+        minutes=pol.code_lifetime_minutes,
+        errors=errors or [],
+        notice=notice,
+    )
+    if flow.step == METHOD:
+        page.methods = tuple(m for m in pol.methods if m not in done)
+    return page
+
+
+def next_page(flow: ResetFlow, step: str, errors: list[str] | None = None, notice: str | None = None) -> Page:
+    """Commit the move to ``step``; its page, with a fresh token."""
+    token = commit_step(flow, step)
+    return page_for(flow, policy.current(), token, errors, notice)
+
+
+def reshow(token: str, binding: str | None, step: str, errors: list[str]) -> Page:
+    """The same page again with errors in its form; the token is checked but not used up."""
+    flow = load(token, binding, step)
+    page = page_for(flow, policy.current(), token, errors)
+    db.session.rollback()
+    return page
