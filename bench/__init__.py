@@ -1,0 +1,1 @@
+"""Benchmarks of the reset wizard against real gunicorn servers: `python -m bench.wizard`."""
