@@ -143,6 +143,7 @@ def reset_passwords(
             if problems:
                 raise ResetRefused(_("%(name)s: %(problems)s", name=user.username, problems=" ".join(problems)))
     plain = [password or temporary_password() for _user in targets]
+    names = [u.username for u in targets]  # read now: after the commit each would be a query
     via = via or ("console" if actor else "cli")
     try:
         hashes = hash_all(plain, progress, GENERATED_PROFILE if password is None else None)
@@ -157,7 +158,7 @@ def reset_passwords(
         _record_failure(targets, actor, via, "saving")
         raise ResetFailed("saving failed") from exc
     current_app.logger.info("reset %d passwords", len(targets))
-    return [(u.username, p) for u, p in zip(targets, plain, strict=True)]
+    return list(zip(names, plain, strict=True))
 
 
 def _stage(
