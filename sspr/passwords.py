@@ -26,8 +26,6 @@ MAX_LENGTH = 256
 ZXCVBN_PREFIX = 64
 MIN_ZXCVBN_SCORE = 3
 
-PASSPHRASE_HINT = "correct horse battery staple"  # noqa: S105 - an example in the advice, not a secret
-
 
 def build_hasher(profile: str) -> argon2.PasswordHasher:
     return argon2.PasswordHasher.from_parameters(getattr(argon2.profiles, profile))
@@ -119,11 +117,14 @@ def check_new_password(
 
 def advice() -> str:
     """The hint shown with every password form and after every refusal."""
+    # TRANSLATORS: an example passphrase of four unrelated everyday words in your language;
+    # not a famous one (those are on every cracking list).
+    example = _("violet lamp harbour seventeen")
     return str(
         _(
             "Tip: a passphrase of four or more unrelated words, such as “%(example)s”, is long, "
             "easy to remember and hard to guess.",
-            example=PASSPHRASE_HINT,
+            example=example,
         )
     )
 

@@ -18,6 +18,9 @@ from sspr.policy import Policy
 
 Condition = Callable[[Policy, datetime], ColumnElement[bool]]
 
+# The dashboard's "expires soon" window.
+EXPIRING_DAYS = 14
+
 
 def _verified_methods(pol: Policy) -> ColumnElement[int]:
     """How many of the methods the policy enables each user has registered."""
@@ -54,10 +57,12 @@ def expired(pol: Policy, now: datetime) -> ColumnElement[bool]:
 
 
 def expiring_soon(pol: Policy, now: datetime) -> ColumnElement[bool]:
-    """Expiring within the next 14 days (and not yet expired)."""
+    """Expiring within the next EXPIRING_DAYS days (and not yet expired)."""
     cutoff = now - timedelta(days=pol.password_expiry_days)
     return and_(
-        _expiring(pol), User.password_changed_at > cutoff, User.password_changed_at <= cutoff + timedelta(days=14)
+        _expiring(pol),
+        User.password_changed_at > cutoff,
+        User.password_changed_at <= cutoff + timedelta(days=EXPIRING_DAYS),
     )
 
 
@@ -69,7 +74,7 @@ FILTERS: dict[str, tuple[object, Condition]] = {
     "cannot-self-serve": (_l("Cannot reset their own password"), cannot_self_serve),
     "locked": (_l("Locked out or blocked"), locked),
     "expired": (_l("Password expired"), expired),
-    "expiring": (_l("Password expires within 14 days"), expiring_soon),
+    "expiring": (_l("Password expires within %(num)d days", num=EXPIRING_DAYS), expiring_soon),
     "must-change": (_l("Must change password at next sign-in"), must_change),
 }
 
