@@ -71,6 +71,10 @@ DEFAULTS: dict[str, Any] = {
     "CODES_PER_USER_PER_HOUR": 5,
     # Seconds a wizard step's token stays valid (the whole flow has this long per step).
     "FLOW_STEP_SECONDS": 15 * 60,
+    # Wrong passwords in a row that lock an account's sign-in, and the first lock's
+    # minutes; each further lock doubles, up to a day.  A reset or an admin unlocks.
+    "LOGIN_LOCKOUT_THRESHOLD": 10,
+    "LOGIN_LOCKOUT_MINUTES": 15,
     # Seconds a sign-in session lasts, at most, from the sign-in.
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     # Seconds an admin's session lasts from the sign-in.
@@ -120,6 +124,8 @@ def _coerce(app: Flask) -> None:
             cfg[key] = value.strip().lower() in ("true", "1", "yes", "on")
     for key in (
         "PERMANENT_SESSION_LIFETIME",
+        "LOGIN_LOCKOUT_THRESHOLD",
+        "LOGIN_LOCKOUT_MINUTES",
         "ADMIN_SESSION_SECONDS",
         "ADMIN_REAUTH_SECONDS",
         "SMTP_PORT",

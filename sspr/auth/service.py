@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -15,17 +16,46 @@ class SignInRefused(Exception):
     """Sign-in refused; str() is the message for the page."""
 
 
-def attempt(username: str, password: str) -> User:
+MAX_LOCK = timedelta(days=1)
+
+
+def attempt(username: str, password: str, now: datetime) -> User:
     """The user, when the password is right and the account may sign in.
-    Wrong and unknown look the same; "blocked" is said only after the right password."""
+    Wrong and unknown look the same, locked or not (the password is checked
+    either way, so the time is the same too); "blocked" and "locked" are said
+    only to someone who typed the right password."""
     user, right = users.authenticate(username, password)
     if user is None or not right:
         audit.record("login.failed", subject=user)
+        if user is not None:
+            _count_failure(user, now)
         raise SignInRefused(_("The user name or password is not right."))
     if user.blocked:
         audit.record("login.blocked", subject=user)
         raise SignInRefused(_("This account is blocked. Contact your IT support."))
+    if user.locked_until is not None and now < user.locked_until:
+        audit.record("login.locked_out", subject=user)
+        raise SignInRefused(
+            _(
+                "This account is locked for a while after too many wrong passwords. Try again "
+                "later, or reset your password to unlock it now."
+            )
+        )
+    user.failed_logins = 0
+    user.locked_until = None
     return user
+
+
+def _count_failure(user: User, now: datetime) -> None:
+    """Count a wrong password; every THRESHOLD in a row locks sign-in, each lock twice the last."""
+    cfg = current_app.config
+    user.failed_logins += 1
+    threshold = cfg["LOGIN_LOCKOUT_THRESHOLD"]
+    if user.failed_logins % threshold == 0:
+        locks = user.failed_logins // threshold
+        length = min(timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"] * 2 ** min(locks - 1, 16)), MAX_LOCK)
+        user.locked_until = now + length
+        audit.record("login.lockout", subject=user, minutes=int(length.total_seconds() // 60))
 
 
 def landing(user: User, now: datetime) -> tuple[str, list[str]]:

@@ -50,7 +50,7 @@ def login() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
     try:
-        user = service.attempt(form.username.data, form.password.data)
+        user = service.attempt(form.username.data, form.password.data, clock.now())
     except service.SignInRefused as refused:
         db.session.commit()
         form.password.errors = [str(refused)]
