@@ -12,12 +12,12 @@ from typing import Any
 import click
 from flask import Flask
 
-from sspr import cli, database, errors, i18n, passwords, reminders, retention, security, sessions, setup
+from sspr import cli, database, errors, i18n, passwords, ratelimits, reminders, retention, security, sessions, setup
 from sspr import config as configuration
 from sspr.account.views import bp as account
 from sspr.admin.blueprint import bp as admin
 from sspr.auth.views import bp as auth
-from sspr.extensions import csrf, db, limiter, migrate
+from sspr.extensions import csrf, db, migrate
 from sspr.health import bp as health
 from sspr.pages import bp as pages
 from sspr.reset.views import bp as reset
@@ -38,7 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
-    limiter.init_app(app)
+    ratelimits.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     sessions.init_app(app)

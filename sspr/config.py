@@ -50,6 +50,15 @@ DEFAULTS: dict[str, Any] = {
     "TWILIO_TIMEOUT": 10.0,
     # Rate-limit counters: memory:// or redis://host:port.
     "RATELIMIT_STORAGE_URL": "memory://",
+    # Posts per client address (Flask-Limiter syntax) to each wizard step, to sign-in and to /account.
+    "RATELIMIT_WIZARD": "20 per minute;200 per hour",
+    "RATELIMIT_SIGNIN": "30 per minute;300 per hour",
+    "RATELIMIT_ACCOUNT": "20 per minute;100 per hour",
+    # A limited request gets a Retry-After header.
+    "RATELIMIT_HEADERS_ENABLED": True,
+    # Proxies in front that set X-Forwarded-For and X-Forwarded-Proto (0: none).  Behind
+    # one, set 1: otherwise every client has the proxy's address and they share one limit.
+    "TRUSTED_PROXIES": 0,
     # Region for phone numbers typed without +country.
     "PHONE_REGION": "DK",
     # Where outbox files go.  None: "outbox" in the instance folder.
@@ -124,6 +133,7 @@ def _coerce(app: Flask) -> None:
             cfg[key] = value.strip().lower() in ("true", "1", "yes", "on")
     for key in (
         "PERMANENT_SESSION_LIFETIME",
+        "TRUSTED_PROXIES",
         "LOGIN_LOCKOUT_THRESHOLD",
         "LOGIN_LOCKOUT_MINUTES",
         "ADMIN_SESSION_SECONDS",

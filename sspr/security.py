@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -27,6 +28,11 @@ LINK_SECRET = re.compile("(" + "|".join(re.escape(p) for p in SECRET_PREFIXES) +
 
 def init_app(app: Flask) -> None:
     app.wsgi_app = RedactLinkTokens(app.wsgi_app)  # type: ignore[method-assign]
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        # The client's address (for rate limits and the audit log) and scheme as the proxy saw them.
+        # Never the host: links come from SSPR_BASE_URL only.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from sspr import audit, clock, notifications, passwords, sessions, users
+from sspr import audit, clock, notifications, passwords, ratelimits, sessions, users
 from sspr.account import service
 from sspr.account.forms import ConfirmForm, EmailForm, PhoneForm
 from sspr.auth.forms import ChangePasswordForm
@@ -59,6 +59,7 @@ def _request_change(channel: str, form: EmailForm | PhoneForm, typed: str) -> Re
 
 
 @bp.post("/email")
+@ratelimits.posts("RATELIMIT_ACCOUNT")
 @login_required
 def change_email() -> ResponseReturnValue:
     form = EmailForm()
@@ -66,6 +67,7 @@ def change_email() -> ResponseReturnValue:
 
 
 @bp.post("/phone")
+@ratelimits.posts("RATELIMIT_ACCOUNT")
 @login_required
 def change_phone() -> ResponseReturnValue:
     form = PhoneForm()
@@ -73,6 +75,7 @@ def change_phone() -> ResponseReturnValue:
 
 
 @bp.post("/confirm")
+@ratelimits.posts("RATELIMIT_ACCOUNT")
 @login_required
 def confirm() -> ResponseReturnValue:
     form = ConfirmForm()
@@ -90,6 +93,7 @@ def confirm() -> ResponseReturnValue:
 
 
 @bp.post("/password")
+@ratelimits.posts("RATELIMIT_ACCOUNT")
 @login_required
 def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
@@ -110,6 +114,7 @@ def change_password() -> ResponseReturnValue:
 
 
 @bp.post("/details-still-right")
+@ratelimits.posts("RATELIMIT_ACCOUNT")
 @login_required
 def details_still_right() -> ResponseReturnValue:
     """The user confirms the contact details shown are current (the policy may ask every N days)."""

@@ -122,8 +122,10 @@ class PolicyForm(FlaskForm):
     )
     sms_countries = StringField(
         _l("Countries whose phone numbers may get text messages"),
-        description=_l("Two-letter codes separated by commas, for example DK, SE. Empty: only this deployment's "
-                       "own country. Limits the cost of SMS pumping."),
+        description=_l(
+            "Two-letter codes separated by commas, for example DK, SE. Empty: only this deployment's "
+            "own country. Limits the cost of SMS pumping."
+        ),
         render_kw={"autocomplete": "off"},
     )
     reminder_days = StringField(

@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from sspr import audit, clock, passwords, policy, sessions, setup, users
+from sspr import audit, clock, passwords, policy, ratelimits, sessions, setup, users
 from sspr.auth import not_me as report
 from sspr.auth import service
 from sspr.auth.forms import ChangePasswordForm, LoginForm, LogoutForm, ReportForm, SetupForm
@@ -45,6 +45,7 @@ def login_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., Re
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@ratelimits.posts("RATELIMIT_SIGNIN")
 def login() -> ResponseReturnValue:
     form = LoginForm(next=request.args.get("next", ""))
     if not form.validate_on_submit():
@@ -76,6 +77,7 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@ratelimits.posts("RATELIMIT_SIGNIN")
 def change_password() -> ResponseReturnValue:
     """Where a user who must change the password (new or reset by an admin) lands."""
     user = sessions.current_user()
@@ -99,6 +101,7 @@ def change_password() -> ResponseReturnValue:
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
+@ratelimits.posts("RATELIMIT_SIGNIN")
 def first_admin(token: str) -> ResponseReturnValue:
     """The one-time page, linked from the console at first start, that makes the first global admin."""
     setup.check_link(token)
@@ -119,6 +122,7 @@ def first_admin(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/not-me/<token>", methods=["GET", "POST"])
+@ratelimits.posts("RATELIMIT_SIGNIN")
 def not_me(token: str) -> ResponseReturnValue:
     """ "This wasn't me": the GET only asks (mail scanners open links); the POST locks the account."""
     user = report.user_for(token)

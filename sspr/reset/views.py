@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 
-from sspr import passwords, policy
+from sspr import passwords, policy, ratelimits
 from sspr.errors import LinkInvalid
 from sspr.reset import flow, state
 from sspr.reset.forms import CodeForm, DestinationForm, LinkForm, MethodForm, PasswordForm, ResendForm, UsernameForm
@@ -79,6 +79,7 @@ def username() -> ResponseReturnValue:
 
 
 @bp.post("")
+@ratelimits.posts("RATELIMIT_WIZARD")
 def start() -> ResponseReturnValue:
     form = UsernameForm()
     if not form.validate():
@@ -88,6 +89,7 @@ def start() -> ResponseReturnValue:
 
 
 @bp.post("/method")
+@ratelimits.posts("RATELIMIT_WIZARD")
 def method() -> ResponseReturnValue:
     form = MethodForm()
     form.method.choices = [(m, m) for m in policy.METHODS]
@@ -95,6 +97,7 @@ def method() -> ResponseReturnValue:
 
 
 @bp.post("/destination")
+@ratelimits.posts("RATELIMIT_WIZARD")
 def destination() -> ResponseReturnValue:
     form = DestinationForm()
     return _run(
@@ -103,18 +106,21 @@ def destination() -> ResponseReturnValue:
 
 
 @bp.post("/code")
+@ratelimits.posts("RATELIMIT_WIZARD")
 def code() -> ResponseReturnValue:
     form = CodeForm()
     return _run(state.CODE, form, lambda: flow.enter_code(form.token.data, _binding(), form.code.data))
 
 
 @bp.post("/resend")
+@ratelimits.posts("RATELIMIT_WIZARD")
 def resend() -> ResponseReturnValue:
     form = ResendForm()
     return _run(state.CODE, form, lambda: flow.resend(form.token.data, _binding()))
 
 
 @bp.post("/password")
+@ratelimits.posts("RATELIMIT_WIZARD")
 def password() -> ResponseReturnValue:
     form = PasswordForm()
     return _run(
@@ -132,6 +138,7 @@ def link(link_token: str) -> ResponseReturnValue:
 
 
 @bp.post("/link")
+@ratelimits.posts("RATELIMIT_WIZARD")
 def use_link() -> ResponseReturnValue:
     form = LinkForm()
     if not form.validate():
