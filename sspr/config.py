@@ -125,7 +125,7 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
 def _coerce(app: Flask) -> None:
     """Environment values arrive as strings unless they parse as JSON."""
     cfg = app.config
-    for key in ("SMTP_STARTTLS", "SENDER_THREAD", "AUTO_MIGRATE"):
+    for key in ("SMTP_STARTTLS", "SENDER_THREAD", "AUTO_MIGRATE", "RATELIMIT_HEADERS_ENABLED"):
         value = cfg[key]
         if isinstance(value, str):
             if value.strip().lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
