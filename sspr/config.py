@@ -103,6 +103,12 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "sspr_session",
     "WTF_CSRF_TIME_LIMIT": 3600,
+    # Flask-WTF's HTTPS check wants a Referer on every POST, but the wizard's pages
+    # send none (Referrer-Policy: no-referrer, which the tokens in them call for).
+    # The CSRF token in every form and the SameSite session cookie do the work.
+    "WTF_CSRF_SSL_STRICT": False,
+    # Send the session cookie over HTTPS only.  None: when SSPR_BASE_URL is https://.
+    "SESSION_COOKIE_SECURE": None,
 }
 
 MAIL_BACKENDS = ("outbox", "smtp")
@@ -125,7 +131,7 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
 def _coerce(app: Flask) -> None:
     """Environment values arrive as strings unless they parse as JSON."""
     cfg = app.config
-    for key in ("SMTP_STARTTLS", "SENDER_THREAD", "AUTO_MIGRATE", "RATELIMIT_HEADERS_ENABLED"):
+    for key in ("SMTP_STARTTLS", "SENDER_THREAD", "AUTO_MIGRATE", "RATELIMIT_HEADERS_ENABLED", "SESSION_COOKIE_SECURE"):
         value = cfg[key]
         if isinstance(value, str):
             if value.strip().lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
@@ -162,6 +168,8 @@ def _coerce(app: Flask) -> None:
     if isinstance(cfg["SECRET_KEY_FALLBACKS"], str):
         cfg["SECRET_KEY_FALLBACKS"] = [k for k in cfg["SECRET_KEY_FALLBACKS"].split(",") if k]
     cfg["BASE_URL"] = str(cfg["BASE_URL"]).rstrip("/")
+    if cfg["SESSION_COOKIE_SECURE"] is None:
+        cfg["SESSION_COOKIE_SECURE"] = cfg["BASE_URL"].startswith("https://")
 
 
 def _fill_instance_defaults(app: Flask) -> None:
