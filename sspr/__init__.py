@@ -23,8 +23,8 @@ from sspr.pages import bp as pages
 from sspr.reset.views import bp as reset
 from sspr.reveal.views import bp as reveal
 from sspr.verification import outbox
-from sspr.verification.email import OutboxMailSender, SmtpMailSender
-from sspr.verification.sms import OutboxSmsSender, TwilioSmsSender
+from sspr.verification.email import MailSender, OutboxMailSender, SmtpMailSender
+from sspr.verification.sms import OutboxSmsSender, SmsSender, TwilioSmsSender
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -58,7 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _senders(cfg: Any) -> dict[str, Any]:
+def _senders(cfg: Any) -> dict[str, MailSender | SmsSender]:
     mail = (
         SmtpMailSender(cfg) if cfg["MAIL_BACKEND"] == "smtp" else OutboxMailSender(cfg["OUTBOX_DIR"], cfg["MAIL_FROM"])
     )

@@ -24,6 +24,8 @@ from sspr import clock
 from sspr.errors import DeliveryFailed
 from sspr.extensions import db
 from sspr.models import OutboxMessage
+from sspr.verification.email import MailSender
+from sspr.verification.sms import SmsSender
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,7 @@ def deliver(message: OutboxMessage, now: datetime) -> None:
         log.info("%s %d to %s expired before it could be sent", message.channel, message.id, message.recipient)
         db.session.commit()
         return
-    senders = current_app.extensions["sspr.senders"]
+    senders: dict[str, MailSender | SmsSender] = current_app.extensions["sspr.senders"]
     message.attempts += 1
     try:
         senders[message.channel].send(message)
