@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import limits
 import phonenumbers
 from flask import Flask
 
@@ -38,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_USERNAME": None,
     "SMTP_PASSWORD": None,
     "SMTP_STARTTLS": False,
+    # A PEM file of CA certificates to trust for the SMTP server, beside the system's (a private CA).
+    "SMTP_CA_FILE": None,
     "SMTP_TIMEOUT": 10.0,
     "MAIL_FROM": "no-reply@localhost",
     # SMS delivery: "outbox" or "twilio".
@@ -54,6 +57,13 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_WIZARD": "20 per minute;200 per hour",
     "RATELIMIT_SIGNIN": "30 per minute;300 per hour",
     "RATELIMIT_ACCOUNT": "20 per minute;100 per hour",
+    # Posts to the wizard's first step per user name typed, from any address, whether the user exists or not.
+    "RATELIMIT_WIZARD_PER_ACCOUNT": "10 per hour",
+    # Posts to sign-in per user name typed, from any address, whether the user exists or not;
+    # above LOGIN_LOCKOUT_THRESHOLD a minute, so a person meets the lockout (and its message) first.
+    "RATELIMIT_SIGNIN_PER_ACCOUNT": "20 per minute;100 per hour",
+    # Posts to /account per signed-in user, from any address.
+    "RATELIMIT_ACCOUNT_PER_USER": "10 per minute;50 per hour",
     # A limited request gets a Retry-After header.
     "RATELIMIT_HEADERS_ENABLED": True,
     # Proxies in front that set X-Forwarded-For and X-Forwarded-Proto (0: none).  Behind
@@ -88,6 +98,9 @@ DEFAULTS: dict[str, Any] = {
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     # Seconds an admin's session lasts from the sign-in.
     "ADMIN_SESSION_SECONDS": 3600,
+    # Seconds without a request after which a session ends (to the minute), and the same for admins.
+    "SESSION_IDLE_SECONDS": 30 * 60,
+    "ADMIN_IDLE_SECONDS": 15 * 60,
     # Dangerous admin actions (bulk reset, policy change) ask for the password again after this many seconds.
     "ADMIN_REAUTH_SECONDS": 15 * 60,
     # Seconds the one-time first-admin setup link stays valid.
@@ -102,6 +115,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "sspr_session",
+    # The session cookie is sent again only when it changes (the idle timer's mark, at most
+    # once a minute), not with every response; the lifetimes above are checked on the server.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "WTF_CSRF_TIME_LIMIT": 3600,
     # Flask-WTF's HTTPS check wants a Referer on every POST, but the wizard's pages
     # send none (Referrer-Policy: no-referrer, which the tokens in them call for).
@@ -113,6 +129,17 @@ DEFAULTS: dict[str, Any] = {
 
 MAIL_BACKENDS = ("outbox", "smtp")
 SMS_BACKENDS = ("outbox", "twilio")
+# The request limits, each "N per minute;M per hour" (Flask-Limiter's notation).
+RATE_LIMITS = (
+    "RATELIMIT_WIZARD",
+    "RATELIMIT_SIGNIN",
+    "RATELIMIT_ACCOUNT",
+    "RATELIMIT_WIZARD_PER_ACCOUNT",
+    "RATELIMIT_SIGNIN_PER_ACCOUNT",
+    "RATELIMIT_ACCOUNT_PER_USER",
+)
+# SMTP servers on this machine: a login to them never crosses a network.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 ARGON2_PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST")
 
 
@@ -143,6 +170,8 @@ def _coerce(app: Flask) -> None:
         "LOGIN_LOCKOUT_THRESHOLD",
         "LOGIN_LOCKOUT_MINUTES",
         "ADMIN_SESSION_SECONDS",
+        "SESSION_IDLE_SECONDS",
+        "ADMIN_IDLE_SECONDS",
         "ADMIN_REAUTH_SECONDS",
         "SMTP_PORT",
         "CODE_DIGITS",
@@ -205,6 +234,16 @@ def _stored_secret_key(path: Path) -> str:
     return key
 
 
+def _validate_smtp(cfg: Any) -> None:
+    if cfg["SMTP_USERNAME"] and not cfg["SMTP_STARTTLS"] and cfg["SMTP_HOST"] not in LOOPBACK_HOSTS:
+        raise ConfigError(
+            "SSPR_SMTP_USERNAME without SSPR_SMTP_STARTTLS=true would send the SMTP password unencrypted"
+        )
+    ca_file = cfg["SMTP_CA_FILE"]
+    if ca_file and not os.access(ca_file, os.R_OK):
+        raise ConfigError(f"SSPR_SMTP_CA_FILE {ca_file} cannot be read")
+
+
 def validate(cfg: Any) -> None:
     """Refuse to start on settings that cannot work, with one clear line each."""
     if len(str(cfg["SECRET_KEY"])) < 16:
@@ -217,16 +256,26 @@ def validate(cfg: Any) -> None:
         missing = [k for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM") if not cfg[k]]
         if missing:
             raise ConfigError("SSPR_SMS_BACKEND=twilio needs " + ", ".join("SSPR_" + k for k in missing))
+    if cfg["MAIL_BACKEND"] == "smtp":
+        _validate_smtp(cfg)
     if cfg["ARGON2_PROFILE"] not in ARGON2_PROFILES:
         raise ConfigError(f"SSPR_ARGON2_PROFILE must be one of {', '.join(ARGON2_PROFILES)}")
     if cfg["ARGON2_PROFILE"] == "CHEAPEST" and not cfg.get("TESTING"):
         raise ConfigError("SSPR_ARGON2_PROFILE=CHEAPEST is for tests only")
     if str(cfg["LOG_LEVEL"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("SSPR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    for key in ("SESSION_IDLE_SECONDS", "ADMIN_IDLE_SECONDS"):
+        if cfg[key] < 60:
+            raise ConfigError(f"SSPR_{key} must be at least 60 (seconds)")
     if not 6 <= cfg["CODE_DIGITS"] <= 8:
         raise ConfigError("SSPR_CODE_DIGITS must be 6, 7 or 8")
     if not str(cfg["BASE_URL"]).startswith(("http://", "https://")):
         raise ConfigError("SSPR_BASE_URL must start with http:// or https://")
+    for key in RATE_LIMITS:
+        try:
+            limits.parse_many(str(cfg[key]))
+        except ValueError:
+            raise ConfigError(f"SSPR_{key} must be limits like '20 per minute;200 per hour'") from None
     if not str(cfg["RATELIMIT_STORAGE_URL"]).startswith(("memory://", "redis://", "rediss://")):
         raise ConfigError("SSPR_RATELIMIT_STORAGE_URL must be memory:// or redis://host:port")
     if cfg["PHONE_REGION"] not in phonenumbers.SUPPORTED_REGIONS:

@@ -41,9 +41,14 @@ def normalise_email(address: str) -> str:
     return str(result.normalized)
 
 
+def email_key(address: str) -> str:
+    """The form addresses are compared in: one mailbox as people type it (NFKC, case ignored)."""
+    return unicodedata.normalize("NFKC", address.strip()).casefold()
+
+
 def same_email(a: str, b: str) -> bool:
     """Whether two addresses are the same mailbox as people type them (case ignored)."""
-    return unicodedata.normalize("NFKC", a.strip()).casefold() == unicodedata.normalize("NFKC", b).casefold()
+    return email_key(a) == email_key(b)
 
 
 def region_of(e164: str) -> str:

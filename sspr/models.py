@@ -18,6 +18,9 @@ from sspr.extensions import db
 
 ROLES = ("user", "password-admin", "global-admin")
 ADMIN_ROLES = ("password-admin", "global-admin")
+# The largest id an integer key holds on every backend: an id typed into a URL
+# beyond it names nobody (and SQLite would refuse the query with an overflow).
+MAX_ID = 2**31 - 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -120,7 +123,11 @@ class Challenge(db.Model):  # type: ignore[name-defined]
     """A code sent to a destination, stored only as a keyed digest."""
 
     __tablename__ = "challenges"
-    __table_args__ = (Index("ix_challenges_subject_created", "subject_key", "created_at"),)
+    __table_args__ = (
+        Index("ix_challenges_subject_created", "subject_key", "created_at"),
+        Index("ix_challenges_destination_created", "destination_key", "created_at"),
+        Index("ix_challenges_channel_created", "channel", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # "reset" (wizard) or "contact" (confirming a new address or number at /account).
@@ -131,6 +138,9 @@ class Challenge(db.Model):  # type: ignore[name-defined]
     channel: Mapped[str] = mapped_column(String(10))
     # Only for "contact": the new address or number waiting to be confirmed.
     pending_destination: Mapped[str | None] = mapped_column(String(320))
+    # Keyed digest of the normalised address or number, set only when a message went
+    # out: the per-destination limit and the SMS ceiling count these (sspr.message_limits).
+    destination_key: Mapped[str | None] = mapped_column(String(64))
     code_digest: Mapped[str] = mapped_column(String(64))
     link_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Wrong codes against this challenge (reset flows count theirs on the flow).

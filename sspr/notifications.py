@@ -30,10 +30,12 @@ def _subject(template: str, site: str) -> str:
     subjects = {
         "code": lambda: _("Your %(site)s verification code", site=site),
         "password_changed": lambda: _("Your %(site)s password was changed", site=site),
+        "account_unlocked": lambda: _("Your %(site)s account was unlocked", site=site),
         "contact_changed": lambda: _("Your %(site)s contact details were changed", site=site),
         "admin_alert": lambda: _("%(site)s security notice for administrators", site=site),
         "reveal": lambda: _("A temporary password for your %(site)s account", site=site),
         "expiry_reminder": lambda: _("Your %(site)s password expires soon", site=site),
+        "sms_ceiling": lambda: _("%(site)s has stopped sending text messages for now", site=site),
     }
     return str(subjects[template]())
 
@@ -72,16 +74,30 @@ def verification_code(
     return compose(channel, "code", destination, locale, code=code, minutes=minutes, link=link)
 
 
+def _not_me_link(user: User) -> str:
+    return f"{current_app.config['BASE_URL']}/not-me/{tokens.dump(tokens.NOT_ME, {'u': user.id})}"
+
+
 def password_changed(user: User, how: str) -> None:
     """Tell the user their password changed, with a "this wasn't me" link, so a change
     they did not make is noticed and stopped."""
-    not_me = f"{current_app.config['BASE_URL']}/not-me/{tokens.dump(tokens.NOT_ME, {'u': user.id})}"
+    not_me = _not_me_link(user)
     if user.alternate_email:
         queue(
             compose("email", "password_changed", user.alternate_email, user.locale, user=user, how=how, not_me=not_me)
         )
     elif user.phone:
         queue(compose("sms", "password_changed", user.phone, user.locale, user=user, how=how, not_me=not_me))
+
+
+def account_unlocked(user: User) -> None:
+    """Tell the user their locked account was unlocked through the reset wizard, with the
+    same "this wasn't me" link: whoever can pass its checks could also have set a password."""
+    not_me = _not_me_link(user)
+    if user.alternate_email:
+        queue(compose("email", "account_unlocked", user.alternate_email, user.locale, user=user, not_me=not_me))
+    elif user.phone:
+        queue(compose("sms", "account_unlocked", user.phone, user.locale, user=user, not_me=not_me))
 
 
 def expiry_reminder(user: User, days_left: int) -> None:
@@ -108,10 +124,7 @@ def contact_changed(user: User, channel: str, old_destination: str) -> None:
 def alert_admins(subject: User, event: str) -> None:
     """Tell every other global admin (by their alternate e-mail) what happened to this account.
     ``event``: "self_reset" (an admin reset their own password) or "reported" ("this wasn't me")."""
-    admins = db.session.scalars(
-        select(User).where(User.role == "global-admin", User.id != subject.id, User.alternate_email.is_not(None))
-    )
-    for admin in admins:
+    for admin in _global_admins(besides=subject):
         queue(
             compose(
                 "email",
@@ -123,3 +136,19 @@ def alert_admins(subject: User, event: str) -> None:
                 event=event,
             )
         )
+
+
+def alert_sms_ceiling(limit: int) -> int:
+    """Tell every global admin that SMS codes stopped at the hourly ceiling; how many were told."""
+    admins = _global_admins()
+    for admin in admins:
+        queue(compose("email", "sms_ceiling", admin.alternate_email or "", admin.locale, admin=admin, limit=limit))
+    return len(admins)
+
+
+def _global_admins(besides: User | None = None) -> list[User]:
+    """The global admins with an alternate e-mail address, where alerts go."""
+    query = select(User).where(User.role == "global-admin", User.alternate_email.is_not(None))
+    if besides is not None:
+        query = query.where(User.id != besides.id)
+    return list(db.session.scalars(query))

@@ -36,13 +36,13 @@ def hasher() -> argon2.PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    return hasher().hash(password)
+    return hasher().hash(normalise(password))
 
 
 def verify(password_hash: str, password: str) -> bool:
     """True when the password matches; a broken stored hash counts as no match."""
     try:
-        return hasher().verify(password_hash, password)
+        return hasher().verify(password_hash, normalise(password))
     except VerifyMismatchError:
         return False
     except (InvalidHashError, VerificationError):
@@ -71,7 +71,8 @@ class Problem:
 
 
 def normalise(password: str) -> str:
-    """NFKC, so the same password typed on another keyboard still matches."""
+    """NFKC, so the same password typed on another keyboard still matches: every
+    password is normalised before it is hashed or checked (NIST SP 800-63B)."""
     return unicodedata.normalize("NFKC", password)
 
 

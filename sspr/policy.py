@@ -65,6 +65,11 @@ class Policy:
     # Regions (ISO codes) whose phone numbers may receive SMS codes: a guard against
     # SMS pumping.  Empty: the deployment's own region (SSPR_PHONE_REGION).
     sms_countries: tuple[str, ...] = ()
+    # Verification codes one address or number gets in an hour, however many accounts name it.
+    codes_per_destination_per_hour: int = 3
+    # SMS codes sent in an hour in all: over it none go out and the global admins are told.
+    # 0 stops every SMS code (an emergency brake; to stop offering SMS, take it out of methods).
+    sms_per_hour: int = 100
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -184,6 +189,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "register_prompt": _bool,
     "reconfirm_days": _int_between(0, 730),
     "sms_countries": _regions,
+    "codes_per_destination_per_hour": _int_between(1, 20),
+    "sms_per_hour": _int_between(0, 10000),
 }
 
 

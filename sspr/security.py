@@ -1,5 +1,5 @@
-"""Response headers every page gets (no framing, no sniffing, a strict CSP), and
-no link secrets left in what access logs read."""
+"""Response headers every page gets (no framing, no sniffing, a strict CSP), posts
+taken only as HTML forms send them, and no link secrets left in what access logs read."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 if TYPE_CHECKING:
@@ -18,6 +18,11 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
+# Browser features no page of sspr uses, turned off for it and anything it could be made to load.
+PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+# What an HTML form posts (no body at all, for a button with no fields, counts too).
+FORM_BODIES = ("", "application/x-www-form-urlencoded")
 
 LINK_PREFIX = "/password-reset/link/"
 REVEAL_PREFIX = "/reveal/"
@@ -34,12 +39,27 @@ def init_app(app: Flask) -> None:
         # Never the host: links come from SSPR_BASE_URL only.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
+    @app.before_request
+    def form_posts_only() -> None:
+        """Every form is a plain HTML form.  Flask-WTF would read a JSON body, or a
+        file in a multipart one, as form data: values that are not text, which no
+        validator expects.  Refuse them before any form sees them."""
+        if request.method == "POST" and request.mimetype not in FORM_BODIES:
+            abort(415)
+
     @app.after_request
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS)
+        if request.endpoint != "static":
+            # Every page holds a CSRF token, personal data or a step token: nothing stays in a
+            # cache, and the back button after sign-out shows no signed-in page.
+            response.headers.setdefault("Cache-Control", "no-store")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -1,14 +1,20 @@
 """Who is signed in.  The cookie session holds the user id and the user's
-session version; rotating the version (on every password change) ends all
-sessions made before it, on every app server."""
+session version; rotating the version (on every password change, and on "sign
+out everywhere") ends all sessions made before it, on every app server.  A
+session also ends at its absolute lifetime and after a spell without requests
+(both shorter for admins)."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, session
+from flask import Flask, current_app, flash, g, request, session
+from flask_babel import ngettext
 
 from sspr import clock
 from sspr.extensions import db
-from sspr.models import User
+from sspr.models import User, new_session_version
+
+# The idle timer's mark is rewritten at most this often (seconds): each rewrite sends the cookie again.
+SEEN_EVERY = 60
 
 
 def sign_in(user: User) -> None:
@@ -18,7 +24,7 @@ def sign_in(user: User) -> None:
     session.permanent = True
     session["uid"] = user.id
     session["ver"] = user.session_version
-    session["auth_at"] = clock.now().timestamp()
+    session["auth_at"] = session["seen"] = clock.now().timestamp()
     if locale:
         session["locale"] = locale
     user.last_login_at = clock.now()
@@ -38,26 +44,73 @@ def sign_out() -> None:
     g.pop("sspr_user", None)
 
 
+def sign_out_everywhere(user: User) -> None:
+    """End every session of the user on every device, this one too: a new version
+    fails every cookie made before (and the one-time reveal links bound to it)."""
+    user.session_version = new_session_version()
+    sign_out()
+
+
 def current_user() -> User | None:
-    """The signed-in user, or None when not signed in, ended by a password change,
-    or past its absolute lifetime (shorter for admins)."""
+    """The signed-in user, or None when not signed in, ended by a new session version,
+    blocked, past its absolute lifetime or idle too long (both shorter for admins)."""
     if "sspr_user" not in g:
-        user = None
-        uid = session.get("uid")
-        if isinstance(uid, int):
-            user = db.session.get(User, uid)
-            if user is not None and (
-                session.get("ver") != user.session_version or user.blocked or auth_age() > _lifetime(user)
-            ):
-                user = None
-        g.sspr_user = user
+        user = _session_user()
+        g.sspr_user = None if user is None or _idle_for() > _idle_limit(user) else user
     return g.sspr_user  # type: ignore[no-any-return]
+
+
+def _session_user() -> User | None:
+    """The session's user unless the session ended for any reason but idleness."""
+    uid = session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    user = db.session.get(User, uid)
+    if user is None or session.get("ver") != user.session_version or user.blocked or auth_age() > _lifetime(user):
+        return None
+    return user
 
 
 def _lifetime(user: User) -> float:
     if user.is_admin:
         return float(current_app.config["ADMIN_SESSION_SECONDS"])
     return current_app.permanent_session_lifetime.total_seconds()
+
+
+def _idle_limit(user: User) -> int:
+    key = "ADMIN_IDLE_SECONDS" if user.is_admin else "SESSION_IDLE_SECONDS"
+    return int(current_app.config[key])
+
+
+def _idle_for() -> float:
+    """Seconds since this session's last marked request."""
+    seen = session.get("seen")
+    if not isinstance(seen, (int, float)):
+        return float("inf")
+    return clock.now().timestamp() - seen
+
+
+def _mark_activity() -> None:
+    """Before each request: a signed-in session idle too long ends here, with a notice
+    for the next page shown (the sign-in page, as a rule); an active one is marked seen."""
+    if request.endpoint == "static" or "uid" not in session:
+        return
+    user = _session_user()
+    if user is None:
+        return
+    idle, limit = _idle_for(), _idle_limit(user)
+    if idle > limit:
+        sign_out()
+        minutes = limit // 60
+        flash(
+            ngettext(
+                "You were signed out after %(num)d minute without activity.",
+                "You were signed out after %(num)d minutes without activity.",
+                minutes,
+            )
+        )
+    elif idle >= SEEN_EVERY:
+        session["seen"] = clock.now().timestamp()
 
 
 def auth_age() -> float:
@@ -83,3 +136,4 @@ def signed_in_user() -> User:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["signed_in_user"] = current_user
+    app.before_request(_mark_activity)

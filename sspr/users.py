@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
 
 from sspr import clock, contacts, passwords, policy
 from sspr.extensions import db
@@ -72,8 +73,29 @@ def set_password_hash(user: User, password_hash: str, *, must_change: bool = Fal
     user.must_change_password = must_change
     user.session_version = new_session_version()
     # The lockout protected the old password; a new one starts afresh.
+    unlock(user)
+    # Written even when unchanged: of two password changes racing (a reset and an admin's),
+    # the row then holds the whole of the last one, never one's hash with the other's flags.
+    for name in ("must_change_password", "locked_until", "failed_logins"):
+        flag_modified(user, name)
+
+
+def locked(user: User, now: datetime) -> bool:
+    """Whether sign-in is locked after too many wrong passwords in a row."""
+    return user.locked_until is not None and now < user.locked_until
+
+
+def unlock(user: User) -> None:
+    """Lift the sign-in lockout; the count of wrong passwords starts over."""
     user.locked_until = None
     user.failed_logins = 0
+
+
+def may_unlock(user: User, pol: policy.Policy, now: datetime) -> bool:
+    """Whether a user who proved it is them may lift the lock and keep the password:
+    only while locked, not blocked, and with a password that may stay (not expired,
+    not to be changed); otherwise a new password is the way out."""
+    return locked(user, now) and not user.blocked and not must_change(user, pol, now)
 
 
 def authenticate(username: str, password: str) -> tuple[User | None, bool]:

@@ -44,6 +44,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--db")
         backends = ["sqlite", "postgresql"] if chosen == "all" else [chosen]
+        only = metafunc.definition.get_closest_marker("backends")
+        if only is not None:
+            backends = [b for b in backends if b in only.args]
         metafunc.parametrize("backend", backends, scope="session")
 
 

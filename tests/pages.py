@@ -30,20 +30,25 @@ class _Forms(HTMLParser):
             self.forms[-1]["inputs"].append(a)
 
 
-def forms(response: TestResponse) -> list[dict[str, Any]]:
+def _html(page: TestResponse | str) -> str:
+    """A page as text: a test client's response, or the text of one from a real server."""
+    return page if isinstance(page, str) else page.get_data(as_text=True)
+
+
+def forms(response: TestResponse | str) -> list[dict[str, Any]]:
     parser = _Forms()
-    parser.feed(response.get_data(as_text=True))
+    parser.feed(_html(response))
     return parser.forms
 
 
-def form(response: TestResponse, action: str) -> dict[str, Any]:
+def form(response: TestResponse | str, action: str) -> dict[str, Any]:
     for f in forms(response):
         if f["action"] == action:
             return f
     raise AssertionError(f"no form posting to {action} on the page: {[f['action'] for f in forms(response)]}")
 
 
-def hidden(response: TestResponse, action: str) -> dict[str, str]:
+def hidden(response: TestResponse | str, action: str) -> dict[str, str]:
     return {
         i["name"]: i.get("value", "")
         for i in form(response, action)["inputs"]
@@ -58,9 +63,9 @@ def submit(client: FlaskClient, response: TestResponse, action: str, **fields: A
     return client.post(action, data=data)
 
 
-def text_without_tokens(response: TestResponse) -> str:
+def text_without_tokens(response: TestResponse | str) -> str:
     """The page with every hidden value blanked: what must match for known and unknown users."""
-    html = response.get_data(as_text=True)
+    html = _html(response)
     return re.sub(r'(type="hidden"[^>]*value=")[^"]*"|(value=")[^"]*("[^>]*type="hidden")', r'\1\2"\3', html)
 
 

@@ -9,6 +9,7 @@ import email
 import email.policy
 import json
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -19,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 
 def free_port() -> int:
@@ -87,10 +88,28 @@ class _Handler:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    """Plain SMTP by default; given a TLS context and credentials, a relay like a
+    real provider's: STARTTLS required, then AUTH required (only over TLS)."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None, credentials: tuple[str, str] | None = None) -> None:
         self.inbox = Inbox()
         self.refuse = False
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=free_port())
+        self.logins: list[str] = []
+        self.credentials = credentials
+        secure: dict[str, Any] = {}
+        if tls is not None:
+            secure = {"tls_context": tls, "require_starttls": True}
+        if credentials is not None:
+            secure |= {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": True}
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=free_port(), **secure)
+
+    def _authenticate(self, server: Any, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> Any:
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login.decode(), auth_data.password.decode()) == (
+            self.credentials
+        )
+        if ok:
+            self.logins.append(auth_data.login.decode())
+        return AuthResult(success=ok)
 
     def start(self) -> None:
         self.controller.start()

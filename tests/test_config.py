@@ -23,6 +23,17 @@ BASE = {"SECRET_KEY": "k" * 32, "DATABASE_URL": "sqlite://", "AUTO_MIGRATE": Fal
         ({"PHONE_REGION": "XX"}, "not a known region code"),
         ({"RATELIMIT_STORAGE_URL": "mongodb://x"}, "SSPR_RATELIMIT_STORAGE_URL must be memory://"),
         ({"SECRET_KEY": "short"}, "SSPR_SECRET_KEY must be at least 16 characters"),
+        ({"RATELIMIT_WIZARD": "twenty a minute"}, "SSPR_RATELIMIT_WIZARD must be limits like"),
+        ({"RATELIMIT_SIGNIN_PER_ACCOUNT": "5 per fortnight"}, "SSPR_RATELIMIT_SIGNIN_PER_ACCOUNT must be limits"),
+        ({"ADMIN_IDLE_SECONDS": 30}, "SSPR_ADMIN_IDLE_SECONDS must be at least 60"),
+        (
+            {"MAIL_BACKEND": "smtp", "SMTP_HOST": "smtp.example.org", "SMTP_USERNAME": "relay-user"},
+            "without SSPR_SMTP_STARTTLS=true would send the SMTP password unencrypted",
+        ),
+        (
+            {"MAIL_BACKEND": "smtp", "SMTP_STARTTLS": True, "SMTP_CA_FILE": "/nonexistent/ca.pem"},
+            "SSPR_SMTP_CA_FILE /nonexistent/ca.pem cannot be read",
+        ),
     ],
 )
 def test_settings_that_cannot_work_stop_the_start(overrides, message):

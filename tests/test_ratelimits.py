@@ -1,5 +1,6 @@
-"""Rate limits per client address: a clear 429 page with Retry-After, in the
-user's language, and counters shared by several app servers through Redis."""
+"""Rate limits per client address and per target account (the user name typed,
+the signed-in user): a clear 429 page with Retry-After, in the user's language,
+and counters shared by several app servers through Redis."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import pytest
 import requests
 
 from tests import pages
+from tests.conftest import PASSWORD
 from tests.servers import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
+WRONG = "wrong password here"
 
 
 @pytest.mark.settings(RATELIMIT_WIZARD="3 per minute")
@@ -86,6 +89,89 @@ def test_without_a_proxy_a_made_up_forwarded_address_changes_nothing(app):
     assert page.status_code == 429
 
 
+# Per target account: the user name typed, or the signed-in user, from any address.
+
+
+def client_at(app, address):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def start_from(app, address, username):
+    client = client_at(app, address)
+    return pages.submit(client, client.get("/password-reset"), "/password-reset", username=username)
+
+
+@pytest.fixture(params=["known", "unknown"])
+def target(request, make_user):
+    """A user name to aim at: one that exists, or one that does not."""
+    if request.param == "known":
+        make_user("alice")
+        return "alice"
+    return "nobody-here"
+
+
+@pytest.mark.settings(RATELIMIT_WIZARD_PER_ACCOUNT="3 per hour")
+def test_wizard_limit_per_account_holds_across_addresses(app, target):
+    """Three starts for one name from three addresses use up its limit: a fourth
+    address gets the 429 page, known name or not, while another name goes on."""
+    statuses = [start_from(app, f"127.0.1.{n}", target).status_code for n in range(3)]
+
+    page = start_from(app, "127.0.1.9", target)
+    other = start_from(app, "127.0.1.9", "someone-else")
+
+    assert statuses == [200, 200, 200]
+    assert page.status_code == 429
+    assert int(page.headers["Retry-After"]) > 0
+    assert "Too many attempts" in page.get_data(as_text=True)
+    assert other.status_code == 200
+
+
+@pytest.mark.settings(RATELIMIT_WIZARD_PER_ACCOUNT="3 per hour")
+def test_per_account_count_ignores_how_the_name_is_typed(app):
+    """ "alice", " ALICE" and "alice" typed with a full-width A are one name, and share one count."""
+    for n, typed in enumerate(["alice", " ALICE", "\uff21lice"]):
+        start_from(app, f"127.0.2.{n}", typed)
+
+    page = start_from(app, "127.0.2.9", "Alice")
+
+    assert page.status_code == 429
+
+
+@pytest.mark.settings(RATELIMIT_SIGNIN_PER_ACCOUNT="3 per hour")
+def test_signin_limit_per_account_holds_across_addresses(app, target):
+    """Three sign-ins for one name from three addresses use up its limit: a fourth
+    address gets the 429 page, known name or not."""
+    statuses = [pages.sign_in(client_at(app, f"127.0.3.{n}"), target, WRONG).status_code for n in range(3)]
+
+    page = pages.sign_in(client_at(app, "127.0.3.9"), target, WRONG)
+
+    assert statuses == [400, 400, 400]
+    assert page.status_code == 429
+    assert int(page.headers["Retry-After"]) > 0
+
+
+@pytest.mark.settings(RATELIMIT_ACCOUNT_PER_USER="2 per hour")
+def test_account_limit_per_user_holds_across_addresses(app, make_user):
+    """A signed-in user's posts to /account count together whatever address they come
+    from; another user's posts from the same addresses do not."""
+    make_user("alice")
+    make_user("bob")
+    alice, bob = app.test_client(), app.test_client()
+    pages.sign_in(alice, "alice", PASSWORD)
+    pages.sign_in(bob, "bob", PASSWORD)
+    statuses = []
+    for n in range(3):
+        alice.environ_base["REMOTE_ADDR"] = f"127.0.4.{n}"
+        statuses.append(pages.submit(alice, alice.get("/account"), "/account/details-still-right").status_code)
+
+    bobs = pages.submit(bob, bob.get("/account"), "/account/details-still-right")
+
+    assert statuses == [302, 302, 429]
+    assert bobs.status_code == 302
+
+
 def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     command = [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "1", "--no-control-socket", "sspr:create_app()"]
@@ -106,7 +192,8 @@ def wait_ready(port: int) -> None:
 
 @pytest.fixture
 def two_servers(tmp_path, request):
-    """Two gunicorn processes on one database, sharing the rate-limit storage given."""
+    """Two gunicorn processes on one database, sharing the rate-limit storage given;
+    @pytest.mark.settings(...) adds config, as SSPR_* variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SSPR_")}
     env.update(
         {
@@ -121,6 +208,8 @@ def two_servers(tmp_path, request):
             "SSPR_TESTING": "true",
         }
     )
+    for marker in request.node.iter_markers("settings"):
+        env.update({f"SSPR_{key}": str(value) for key, value in marker.kwargs.items()})
     ports = [free_port(), free_port()]
     procs = [start_server(env, port, tmp_path / f"server-{port}.log") for port in ports]
     try:
@@ -133,12 +222,17 @@ def two_servers(tmp_path, request):
             proc.wait(10)
 
 
-def post_start(session: requests.Session, port: int) -> int:
-    """Open the wizard on this server and post a user name; the status."""
+def post_start(session: requests.Session, port: int, username: str = "x", forwarded_for: str | None = None) -> int:
+    """Open the wizard on this server and post a user name (from this address, behind a
+    trusted proxy); the status."""
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     form = session.get(f"http://127.0.0.1:{port}/password-reset", timeout=5).text
     token = form.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     return session.post(
-        f"http://127.0.0.1:{port}/password-reset", data={"csrf_token": token, "username": "x"}, timeout=5
+        f"http://127.0.0.1:{port}/password-reset",
+        data={"csrf_token": token, "username": username},
+        headers=headers,
+        timeout=5,
     ).status_code
 
 
@@ -166,3 +260,20 @@ def test_memory_storage_keeps_a_count_per_server(two_servers):
     status = post_start(session, second)
 
     assert status == 200
+
+
+@pytest.mark.settings(TRUSTED_PROXIES=1, RATELIMIT_WIZARD_PER_ACCOUNT="2 per minute")
+@pytest.mark.parametrize("two_servers", [REDIS_URL], indirect=True)
+def test_redis_shares_the_per_account_count_between_servers(two_servers):
+    """Two starts for one name, from two addresses on two servers, use up its limit:
+    a third address on the first server is refused (each server alone has seen one or two)."""
+    first, second = two_servers
+    statuses = [
+        post_start(requests.Session(), first, "victim", "198.51.100.1"),
+        post_start(requests.Session(), second, "victim", "198.51.100.2"),
+    ]
+
+    status = post_start(requests.Session(), first, "victim", "198.51.100.3")
+
+    assert statuses == [200, 200]
+    assert status == 429

@@ -3,13 +3,13 @@ and only once it is typed back does the change count (and the old one is told)."
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import update
 
-from sspr import audit, clock, contacts, notifications, passwords, policy, tokens
+from sspr import audit, clock, contacts, message_limits, notifications, passwords, policy, tokens
 from sspr.extensions import db
 from sspr.models import Challenge, User
 from sspr.verification import codes
@@ -44,6 +44,7 @@ def request_change(user: User, channel: str, typed: str, password: str) -> Chall
     except contacts.InvalidContact as exc:
         raise ContactRefused(str(exc)) from exc
     now = clock.now()
+    key = _cleared(user, channel, value, now)
     db.session.execute(
         update(Challenge)
         .where(
@@ -61,6 +62,7 @@ def request_change(user: User, channel: str, typed: str, password: str) -> Chall
         subject_key=f"user:{user.id}",
         channel=channel,
         pending_destination=value,
+        destination_key=key,
         code_digest="",
         expires_at=now + timedelta(minutes=minutes),
     )
@@ -72,6 +74,29 @@ def request_change(user: User, channel: str, typed: str, password: str) -> Chall
     notifications.queue(message, not_after=challenge.expires_at)
     audit.record("account.contact_code_sent", actor=user, subject=user, method=channel)
     return challenge
+
+
+def _cleared(user: User, channel: str, value: str, now: datetime) -> str:
+    """The new address or number's key, when the message limits let a code go to it.
+    When they do not: audited, and ContactRefused saying why, plainly (the user asks
+    for their own new address, so there is nothing to hide).  The audit row is
+    committed here, as the caller rolls back what a refused change staged."""
+    key = message_limits.destination_key(channel, value)
+    refused = message_limits.refusal(channel, key, now)
+    if refused is None:
+        return key
+    if refused == message_limits.DESTINATION:
+        audit.record("account.destination_limited", actor=user, subject=user, method=channel)
+        message = (
+            _("This address has had as many codes as it may get in an hour. Try again later.")
+            if channel == "email"
+            else _("This number has had as many codes as it may get in an hour. Try again later.")
+        )
+    else:
+        message_limits.ceiling_reached(user, now)
+        message = _("Text messages cannot be sent right now. Try again later, or add an e-mail address instead.")
+    db.session.commit()
+    raise ContactRefused(message)
 
 
 def confirm_change(user: User, challenge_id: int, typed: str) -> str:

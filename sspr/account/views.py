@@ -60,6 +60,7 @@ def _request_change(channel: str, form: EmailForm | PhoneForm, typed: str) -> Re
 
 @bp.post("/email")
 @ratelimits.posts("RATELIMIT_ACCOUNT")
+@ratelimits.posts_per_user("RATELIMIT_ACCOUNT_PER_USER")
 @login_required
 def change_email() -> ResponseReturnValue:
     form = EmailForm()
@@ -68,6 +69,7 @@ def change_email() -> ResponseReturnValue:
 
 @bp.post("/phone")
 @ratelimits.posts("RATELIMIT_ACCOUNT")
+@ratelimits.posts_per_user("RATELIMIT_ACCOUNT_PER_USER")
 @login_required
 def change_phone() -> ResponseReturnValue:
     form = PhoneForm()
@@ -76,6 +78,7 @@ def change_phone() -> ResponseReturnValue:
 
 @bp.post("/confirm")
 @ratelimits.posts("RATELIMIT_ACCOUNT")
+@ratelimits.posts_per_user("RATELIMIT_ACCOUNT_PER_USER")
 @login_required
 def confirm() -> ResponseReturnValue:
     form = ConfirmForm()
@@ -94,6 +97,7 @@ def confirm() -> ResponseReturnValue:
 
 @bp.post("/password")
 @ratelimits.posts("RATELIMIT_ACCOUNT")
+@ratelimits.posts_per_user("RATELIMIT_ACCOUNT_PER_USER")
 @login_required
 def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
@@ -113,8 +117,25 @@ def change_password() -> ResponseReturnValue:
     return redirect(url_for("account.index"))
 
 
+@bp.post("/sign-out-everywhere")
+@ratelimits.posts("RATELIMIT_ACCOUNT")
+@ratelimits.posts_per_user("RATELIMIT_ACCOUNT_PER_USER")
+@login_required
+def sign_out_everywhere() -> ResponseReturnValue:
+    """End every session of the user, this one too (a lost phone, a shared computer)."""
+    if ActionForm().validate_on_submit():
+        user = sessions.signed_in_user()
+        audit.record("account.signed_out_everywhere", actor=user, subject=user)
+        sessions.sign_out_everywhere(user)
+        db.session.commit()
+        flash(_("You are signed out on every device, this one too."))
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("account.index"))
+
+
 @bp.post("/details-still-right")
 @ratelimits.posts("RATELIMIT_ACCOUNT")
+@ratelimits.posts_per_user("RATELIMIT_ACCOUNT_PER_USER")
 @login_required
 def details_still_right() -> ResponseReturnValue:
     """The user confirms the contact details shown are current (the policy may ask every N days)."""

@@ -1,5 +1,5 @@
 """What admins change on accounts besides the password: contact details, role,
-lockouts, blocks, a forced change and "password never expires".
+lockouts, blocks, a forced change, ended sessions and "password never expires".
 
 Each change is staged with its audit row in the current transaction; the caller
 commits.  Permission (may_manage, global-admin for roles) is checked by the
@@ -13,8 +13,8 @@ from collections.abc import Callable
 from flask import current_app
 from flask_babel import gettext as _
 
-from sspr import audit, contacts, notifications, policy
-from sspr.models import ROLES, User
+from sspr import audit, contacts, notifications, policy, users
+from sspr.models import ROLES, User, new_session_version
 
 
 class ChangeRefused(ValueError):
@@ -72,11 +72,6 @@ def set_role(actor: User, user: User, role: str) -> bool:
     return True
 
 
-def _unlock(user: User) -> None:
-    user.locked_until = None
-    user.failed_logins = 0
-
-
 def _block(user: User) -> None:
     # Sign-in is refused and every session ends: sessions.current_user checks the flag.
     user.blocked = True
@@ -90,6 +85,11 @@ def _force_change(user: User) -> None:
     user.must_change_password = True
 
 
+def _end_sessions(user: User) -> None:
+    # Every signed-in browser of the user fails sessions.current_user's version check from now on.
+    user.session_version = new_session_version()
+
+
 def _never_expire(user: User) -> None:
     user.password_never_expires = True
 
@@ -100,10 +100,11 @@ def _expire_normally(user: User) -> None:
 
 # The one-click actions on an account, by the name its form posts.
 ACTIONS: dict[str, Callable[[User], None]] = {
-    "unlock": _unlock,
+    "unlock": users.unlock,
     "block": _block,
     "unblock": _unblock,
     "force-change": _force_change,
+    "end-sessions": _end_sessions,
     "never-expire": _never_expire,
     "expire-normally": _expire_normally,
 }
@@ -116,6 +117,7 @@ def _done(action: str, name: str) -> str:
         "block": lambda: _("%(name)s is blocked: sign-in and self-service are refused until unblocked.", name=name),
         "unblock": lambda: _("%(name)s is unblocked.", name=name),
         "force-change": lambda: _("%(name)s must change the password at next sign-in.", name=name),
+        "end-sessions": lambda: _("%(name)s is signed out everywhere.", name=name),
         "never-expire": lambda: _("The password of %(name)s never expires now.", name=name),
         "expire-normally": lambda: _("The password of %(name)s follows the expiry policy again.", name=name),
     }
@@ -124,11 +126,13 @@ def _done(action: str, name: str) -> str:
 
 def apply(actor: User, user: User, action: str) -> str:
     """Do one of ACTIONS to the user; the message to show.  Blocking yourself is refused:
-    it would end the very session doing it."""
+    it would end the very session doing it, and so is ending your own sessions here."""
     if action not in ACTIONS:
         raise ChangeRefused(_("Unknown action."))
     if action == "block" and user.id == actor.id:
         raise ChangeRefused(_("You cannot block yourself."))
+    if action == "end-sessions" and user.id == actor.id:
+        raise ChangeRefused(_("Sign out everywhere from your own account page instead."))
     ACTIONS[action](user)
     audit.record(f"admin.{action.replace('-', '_')}", actor=actor, subject=user)
     return _done(action, user.username)
@@ -137,6 +141,14 @@ def apply(actor: User, user: User, action: str) -> str:
 def force_change(actor: User, targets: list[User]) -> int:
     """Make every target change the password at next sign-in; how many."""
     for user in targets:
-        user.must_change_password = True
+        _force_change(user)
         audit.record("admin.force_change", actor=actor, subject=user, via="console")
+    return len(targets)
+
+
+def end_sessions(actor: User, targets: list[User]) -> int:
+    """Sign every target out on every device; how many."""
+    for user in targets:
+        _end_sessions(user)
+        audit.record("admin.end_sessions", actor=actor, subject=user, via="console")
     return len(targets)

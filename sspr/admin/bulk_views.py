@@ -1,4 +1,5 @@
-"""Bulk actions on many users: reset their passwords, or make them change them.
+"""Bulk actions on many users: reset their passwords, make them change them, or
+sign them out everywhere.
 
 The list page's selection (ticked ``user`` ids, or ``all=1`` for everyone but
 the acting admin) arrives in the query string of a GET, which only shows what
@@ -10,16 +11,20 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from urllib.parse import quote
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import ngettext
+from flask_wtf import FlaskForm
 
 from sspr import sessions
 from sspr.admin import accounts, resets, selection
-from sspr.admin.forms import BulkResetForm, ForceChangeForm
+from sspr.admin.forms import BulkResetForm, EndSessionsForm, ForceChangeForm
 from sspr.extensions import db
+from sspr.models import User
 
 # The confirm pages name this many of the selected users, then say how many more.
 NAMES_SHOWN = 20
@@ -82,22 +87,55 @@ def csv_href(outcomes: list[resets.Outcome]) -> str:
 
 def bulk_force_change() -> ResponseReturnValue:
     """Confirm, then make everyone selected change their password at next sign-in."""
-    form = ForceChangeForm()
-    try:
-        chosen = _selection()
-    except selection.SelectionRefused as refused:
-        return render_template("admin/force_change.html", form=form, chosen=None, errors=[str(refused)]), 400
-    if not form.validate_on_submit():
-        return render_template(
-            "admin/force_change.html", form=form, chosen=chosen, names_shown=NAMES_SHOWN
-        ), 400 if form.is_submitted() else 200
-    count = accounts.force_change(sessions.signed_in_user(), chosen.users)
-    db.session.commit()
-    flash(
-        ngettext(
+    return _confirm_then(
+        ForceChangeForm(),
+        accounts.force_change,
+        title=_("Require a new password"),
+        explanation=_(
+            "Their passwords keep working until they next sign in; then they must choose a new one before going on."
+        ),
+        done=lambda count: ngettext(
             "%(num)d user must change the password at next sign-in.",
             "%(num)d users must change the password at next sign-in.",
             count,
-        )
+        ),
     )
+
+
+def bulk_end_sessions() -> ResponseReturnValue:
+    """Confirm, then sign everyone selected out on every device."""
+    return _confirm_then(
+        EndSessionsForm(),
+        accounts.end_sessions,
+        title=_("Sign out everywhere"),
+        explanation=_(
+            "Their next click in sspr, on any device, finds them signed out; their passwords stay as they are."
+        ),
+        done=lambda count: ngettext(
+            "%(num)d user is signed out everywhere.", "%(num)d users are signed out everywhere.", count
+        ),
+    )
+
+
+def _confirm_then(
+    form: FlaskForm,
+    act: Callable[[User, list[User]], int],
+    *,
+    title: str,
+    explanation: str,
+    done: Callable[[int], str],
+) -> ResponseReturnValue:
+    """A bulk action other than the reset: the GET shows who it touches, the POST does it."""
+    page = {"form": form, "title": title, "explanation": explanation}
+    try:
+        chosen = _selection()
+    except selection.SelectionRefused as refused:
+        return render_template("admin/bulk_confirm.html", chosen=None, errors=[str(refused)], **page), 400
+    if not form.validate_on_submit():
+        return render_template(
+            "admin/bulk_confirm.html", chosen=chosen, names_shown=NAMES_SHOWN, **page
+        ), 400 if form.is_submitted() else 200
+    count = act(sessions.signed_in_user(), chosen.users)
+    db.session.commit()
+    flash(done(count))
     return redirect(url_for("admin.users"))

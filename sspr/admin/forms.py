@@ -128,6 +128,21 @@ class PolicyForm(FlaskForm):
         ),
         render_kw={"autocomplete": "off"},
     )
+    codes_per_destination_per_hour = StringField(
+        _l("Codes one address or number gets in an hour"),
+        description=_l(
+            "1 to 20, however many accounts name it. Stops anyone flooding someone's mailbox or phone with codes."
+        ),
+        render_kw=NUMBER,
+    )
+    sms_per_hour = StringField(
+        _l("Text messages with codes in an hour, in all"),
+        description=_l(
+            "0 to 10000. Above it no text message goes out and the global admins are told, once an hour. "
+            "0 stops them all."
+        ),
+        render_kw=NUMBER,
+    )
     reminder_days = StringField(
         _l("Reminder mails before a password expires"),
         description=_l("Days before, separated by commas, for example 14, 7, 3, 1."),
@@ -276,6 +291,10 @@ class BulkResetForm(FlaskForm):
 
 class ForceChangeForm(FlaskForm):
     submit = SubmitField(_l("Require a new password at next sign-in"))
+
+
+class EndSessionsForm(FlaskForm):
+    submit = SubmitField(_l("Sign them out everywhere"))
 
 
 class ContactsForm(FlaskForm):

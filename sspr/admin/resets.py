@@ -90,6 +90,7 @@ def hash_all(
 ) -> list[str]:
     """argon2 hashes of every password, in order, using every core for large lists;
     with the configured profile unless ``parameters`` are given."""
+    plain = [passwords.normalise(p) for p in plain]
     hasher = passwords.hasher() if parameters is None else argon2.PasswordHasher.from_parameters(parameters)
     workers = os.cpu_count() or 1
     if len(plain) < PARALLEL_FROM or workers == 1:

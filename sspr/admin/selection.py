@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from sspr.admin.access import may_manage
 from sspr.extensions import db
-from sspr.models import User
+from sspr.models import MAX_ID, User
 
 
 class SelectionRefused(ValueError):
@@ -39,7 +39,8 @@ def resolve(actor: User, ids: list[int], everyone: bool) -> Selection:
         return _everyone_but(actor)
     if not ids:
         raise SelectionRefused(_("Select at least one user."))
-    chosen = list(db.session.scalars(select(User).where(User.id.in_(set(ids))).order_by(User.username_key)))
+    wanted = {i for i in ids if 0 < i <= MAX_ID}
+    chosen = list(db.session.scalars(select(User).where(User.id.in_(wanted)).order_by(User.username_key)))
     forbidden = [u.username for u in chosen if not may_manage(actor, u)]
     if forbidden:
         raise SelectionRefused(

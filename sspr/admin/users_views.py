@@ -15,7 +15,7 @@ from sspr.admin import accounts, queries, resets
 from sspr.admin.access import may_manage
 from sspr.admin.forms import ROLE_LABELS, AccountActionForm, ContactsForm, ResetForm, RoleForm
 from sspr.extensions import db
-from sspr.models import User
+from sspr.models import MAX_ID, User
 
 
 def users_list() -> ResponseReturnValue:
@@ -41,7 +41,7 @@ def users_list() -> ResponseReturnValue:
 
 def _target(user_id: int) -> User:
     """The user acted on: 404 when there is none, 403 when this admin may not manage them."""
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if user_id <= MAX_ID else None
     if user is None:
         abort(404)
     if not may_manage(sessions.signed_in_user(), user):

@@ -33,7 +33,7 @@ def attempt(username: str, password: str, now: datetime) -> User:
     if user.blocked:
         audit.record("login.blocked", subject=user)
         raise SignInRefused(_("This account is blocked. Contact your IT support."))
-    if user.locked_until is not None and now < user.locked_until:
+    if users.locked(user, now):
         audit.record("login.locked_out", subject=user)
         raise SignInRefused(
             _(
@@ -41,8 +41,7 @@ def attempt(username: str, password: str, now: datetime) -> User:
                 "later, or reset your password to unlock it now."
             )
         )
-    user.failed_logins = 0
-    user.locked_until = None
+    users.unlock(user)
     return user
 
 

@@ -46,6 +46,7 @@ def login_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., Re
 
 @bp.route("/login", methods=["GET", "POST"])
 @ratelimits.posts("RATELIMIT_SIGNIN")
+@ratelimits.posts_per_account("RATELIMIT_SIGNIN_PER_ACCOUNT")
 def login() -> ResponseReturnValue:
     form = LoginForm(next=request.args.get("next", ""))
     if not form.validate_on_submit():

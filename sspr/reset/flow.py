@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select, update
 
-from sspr import audit, clock, contacts, notifications, policy, tokens, users
+from sspr import audit, clock, contacts, message_limits, notifications, policy, tokens, users
 from sspr.errors import FlowTampered, LinkExpired, LinkInvalid, LinkUsed, TooManyWrongCodes
 from sspr.extensions import db
 from sspr.models import Challenge, ResetFlow
@@ -31,6 +31,7 @@ from sspr.reset.state import (
     DONE,
     METHOD,
     PASSWORD,
+    UNLOCKED,
     Page,
     WrongInput,
     commit_step,
@@ -134,8 +135,10 @@ def _send_code(flow: ResetFlow, pol: policy.Policy, destination: str | None) -> 
     """Stage a challenge and, when there is a real destination, the message
     carrying it.  A decoy does all the same work (the challenge, the digests,
     the rendered message, the audit row) and only skips queueing, so the two
-    paths take the same time.  Returns the code page's notice: "limited" when
-    this name had its fill of codes for the hour."""
+    paths take the same time.  A code the message limits hold back (its
+    destination had its fill this hour, or the SMS ceiling is reached) goes the
+    decoy's way.  Returns the code page's notice: "limited" when this name had
+    its fill of codes for the hour."""
     now = clock.now()
     recent = db.session.scalar(
         select(func.count())
@@ -145,18 +148,22 @@ def _send_code(flow: ResetFlow, pol: policy.Policy, destination: str | None) -> 
     if recent >= current_app.config["CODES_PER_USER_PER_HOUR"]:
         audit.record("reset.code_limited", subject=flow.user, method=flow.current_method)
         return "limited"
+    channel = flow.current_method or ""
+    destination_key = _cleared(flow, channel, destination, now)
+    if destination_key is None:
+        destination = None
     db.session.execute(
         update(Challenge)
         .where(Challenge.flow_id == flow.id, Challenge.used_at.is_(None), Challenge.voided_at.is_(None))
         .values(voided_at=now)
     )
-    channel = flow.current_method or ""
     challenge = Challenge(
         purpose="reset",
         flow_id=flow.id,
         user_id=flow.user_id if destination else None,
         subject_key=flow.subject_key,
         channel=channel,
+        destination_key=destination_key,
         code_digest="",
         expires_at=now + timedelta(minutes=pol.code_lifetime_minutes),
     )
@@ -179,6 +186,22 @@ def _send_code(flow: ResetFlow, pol: policy.Policy, destination: str | None) -> 
         "reset.code_requested", subject=flow.user if destination else None, method=channel, sent=destination is not None
     )
     return None
+
+
+def _cleared(flow: ResetFlow, channel: str, destination: str | None, now: datetime) -> str | None:
+    """The destination's key when its code may go out; None for a decoy, or when the
+    message limits hold the code back (audited).  A held-back code shows the page a
+    sent one shows (another page would tell that this name has that address), and a
+    decoy runs the same queries."""
+    key = message_limits.destination_key(channel, destination or "")
+    refused = message_limits.refusal(channel, key, now)
+    if destination is None:
+        return None
+    if refused == message_limits.DESTINATION:
+        audit.record("reset.destination_limited", subject=flow.user, method=channel)
+    elif refused == message_limits.SMS_CEILING:
+        message_limits.ceiling_reached(flow.user, now)
+    return key if refused is None else None
 
 
 def _live_challenge(flow: ResetFlow) -> Challenge | None:
@@ -266,6 +289,30 @@ def set_password(token: str, binding: str | None, new: str, confirm: str) -> Pag
         notifications.alert_admins(user, "self_reset")
     commit_step(flow, DONE)
     return Page(DONE)
+
+
+@one_step
+def unlock(token: str, binding: str | None) -> Page:
+    """Step 5, the other way out: a verified user whose sign-in is locked after too
+    many wrong passwords lifts the lock and keeps the password.  Refused unless the
+    password page offered it (locked, and a password that need not change).  Like a
+    reset it finishes the flow in one transaction, with an audit row and a notice
+    carrying "this wasn't me"; sessions stay, since the password did not change."""
+    flow = load(token, binding, PASSWORD)
+    user = flow.user
+    pol = policy.current()
+    if user is None or len(flow.verified()) < required(pol, flow):
+        raise FlowTampered("unlock without verified methods")
+    if not users.may_unlock(user, pol, clock.now()):
+        raise FlowTampered("unlock asked for an account that is not locked or must change its password")
+    users.unlock(user)
+    user.locale = flow.locale or user.locale
+    flow.completed_at = clock.now()
+    audit.record("reset.unlocked", subject=user, methods=flow.methods_verified)
+    if pol.notify_user_on_reset:
+        notifications.account_unlocked(user)
+    commit_step(flow, DONE)
+    return Page(UNLOCKED)
 
 
 # -- the link in the mail -------------------------------------------------------------------------------

@@ -73,6 +73,10 @@ class PasswordForm(StepForm):
     submit = SubmitField(_l("Set new password"))
 
 
+class UnlockForm(StepForm):
+    unlock = SubmitField(_l("Unlock my account and keep my password"))
+
+
 class LinkForm(FlaskForm):
     link = HiddenField(validators=[InputRequired(), PlainText(2000)])
     submit = SubmitField(_l("Continue"))

@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from sspr import policy, tokens
+from sspr import clock, policy, tokens, users
 from sspr.errors import FlowError, FlowExpired, FlowReplayed, FlowTampered
 from sspr.extensions import db
 from sspr.models import ResetFlow
@@ -28,6 +28,8 @@ from sspr.models import ResetFlow
 # The pages of the wizard, in order.
 METHOD, DESTINATION, CODE, PASSWORD, DONE = "method", "destination", "code", "password", "done"
 DEAD = "dead"
+# The last page when a locked-out user unlocked the account instead of setting a password.
+UNLOCKED = "unlocked"
 METHODS = policy.METHODS
 
 
@@ -44,6 +46,8 @@ class Page:
     minutes: int = 0
     errors: list[str] = field(default_factory=list)
     notice: str | None = None
+    # The password page also offers "unlock my account and keep my password".
+    unlock: bool = False
 
     @property
     def status(self) -> int:
@@ -106,8 +110,12 @@ def load(token: str, binding: str | None, step: str) -> ResetFlow:
     flow = db.session.get(ResetFlow, payload["f"], options=[joinedload(ResetFlow.user)])
     if flow is None or binding is None or not hmac.compare_digest(flow.binding, digest(binding)):
         raise FlowTampered("flow unknown or bound to another browser session")
-    if flow.step == DEAD or flow.completed_at is not None:
-        raise FlowError(f"flow is {flow.step}")
+    if flow.step == DEAD:
+        raise FlowError("flow is dead")
+    if flow.completed_at is not None:
+        # Like any used token: of two posts of the last page, the one that finds the
+        # flow finished already gets the same answer as one that lost the race.
+        raise FlowReplayed("flow already completed")
     if not hmac.compare_digest(flow.step_nonce, payload["n"]) or flow.step != step:
         raise FlowReplayed(f"token for an earlier page of the flow (now at {flow.step})")
     return flow
@@ -155,6 +163,10 @@ def page_for(
     )
     if flow.step == METHOD:
         page.methods = tuple(m for m in pol.methods if m not in done)
+    elif flow.step == PASSWORD and flow.user is not None:
+        # Only verified flows get here (decoys never do), so the offer tells nobody
+        # anything about an account they have not proved is theirs.
+        page.unlock = users.may_unlock(flow.user, pol, clock.now())
     return page
 
 

@@ -12,7 +12,16 @@ from flask_wtf import FlaskForm
 from sspr import passwords, policy, ratelimits
 from sspr.errors import LinkInvalid
 from sspr.reset import flow, state
-from sspr.reset.forms import CodeForm, DestinationForm, LinkForm, MethodForm, PasswordForm, ResendForm, UsernameForm
+from sspr.reset.forms import (
+    CodeForm,
+    DestinationForm,
+    LinkForm,
+    MethodForm,
+    PasswordForm,
+    ResendForm,
+    UnlockForm,
+    UsernameForm,
+)
 
 bp = Blueprint("reset", __name__, url_prefix="/password-reset")
 
@@ -48,6 +57,8 @@ def _show(page: state.Page) -> ResponseReturnValue:
     elif page.step == state.PASSWORD:
         context["form"] = form = PasswordForm(formdata=None, token=page.token)
         form.password.errors = page.errors
+        if page.unlock:
+            context["unlock_form"] = UnlockForm(formdata=None, token=page.token)
     return _render(page.step, page.status, **context)
 
 
@@ -80,6 +91,7 @@ def username() -> ResponseReturnValue:
 
 @bp.post("")
 @ratelimits.posts("RATELIMIT_WIZARD")
+@ratelimits.posts_per_account("RATELIMIT_WIZARD_PER_ACCOUNT")
 def start() -> ResponseReturnValue:
     form = UsernameForm()
     if not form.validate():
@@ -128,6 +140,13 @@ def password() -> ResponseReturnValue:
         form,
         lambda: flow.set_password(form.token.data, _binding(), form.password.data, form.confirm.data),
     )
+
+
+@bp.post("/unlock")
+@ratelimits.posts("RATELIMIT_WIZARD")
+def unlock() -> ResponseReturnValue:
+    form = UnlockForm()
+    return _run(state.PASSWORD, form, lambda: flow.unlock(form.token.data, _binding()))
 
 
 @bp.get("/link/<link_token>")

@@ -69,6 +69,10 @@ class SmtpMailSender:
         self.username = config["SMTP_USERNAME"]
         self.password = config["SMTP_PASSWORD"]
         self.starttls = config["SMTP_STARTTLS"]
+        # Certificates are always checked; SMTP_CA_FILE adds a private CA to the system's.
+        self.tls = ssl.create_default_context()
+        if config["SMTP_CA_FILE"]:
+            self.tls.load_verify_locations(cafile=config["SMTP_CA_FILE"])
         self.timeout = config["SMTP_TIMEOUT"]
         self.sender = config["MAIL_FROM"]
 
@@ -77,7 +81,7 @@ class SmtpMailSender:
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=self.tls)
                 if self.username:
                     smtp.login(self.username, self.password or "")
                 smtp.send_message(message)

@@ -128,6 +128,7 @@ def test_an_admin_cannot_block_themself(root, stored_user):
         ("block", "admin.block"),
         ("unblock", "admin.unblock"),
         ("force-change", "admin.force_change"),
+        ("end-sessions", "admin.end_sessions"),
         ("never-expire", "admin.never_expire"),
         ("expire-normally", "admin.expire_normally"),
     ],
@@ -139,6 +140,29 @@ def test_every_account_action_is_audited(root, alice, audit_rows, action, event)
     act(browser, alice.id, action)
 
     assert [(r.actor_id, r.subject_id) for r in audit_rows(event)] == [(admin.id, alice.id)]
+
+
+def test_sign_out_everywhere_ends_the_users_sessions(root, alice, app):
+    """ "Sign out everywhere" on Alice's page ends her signed-in session on the next request."""
+    browser, _admin = root
+    alices = app.test_client()
+    pages.sign_in(alices, "alice", PASSWORD)
+    assert alices.get("/account").status_code == 200
+
+    done = act(browser, alice.id, "end-sessions")
+
+    assert done.status_code == 302
+    assert alices.get("/account").location.startswith("/login")
+
+
+def test_ending_your_own_sessions_here_is_refused(root):
+    """The console refuses to sign its own admin out; the admin's session goes on."""
+    browser, admin = root
+
+    refused = act(browser, admin.id, "end-sessions")
+
+    assert refused.status_code == 400
+    assert browser.get("/admin").status_code == 200
 
 
 def test_an_unknown_action_is_refused(root, alice):
