@@ -101,6 +101,9 @@ def _targets(usernames: tuple[str, ...], everyone: bool, exclude: tuple[str, ...
     """The users named (all must exist), or all users less the excluded ones."""
     if everyone == bool(usernames):
         fail("name the users, or give --all (not both)")
+    if exclude and not everyone:
+        # Silently ignoring it would reset the users named, the excluded one among them.
+        fail("--exclude goes with --all; to leave a user out, do not name them")
     if everyone:
         skip = set()
         for name in exclude:

@@ -188,6 +188,16 @@ def test_reset_password_all_leaves_out_the_excluded(runner, three_users, signs_i
     assert signs_in("bob", PASSWORD)
 
 
+def test_exclude_without_all_resets_nobody(runner, three_users, signs_in):
+    """--exclude beside named users is refused (not ignored), and nobody is reset."""
+
+    result = runner.invoke(args=["users", "reset-password", "alice", "bob", "--exclude", "bob"])
+
+    assert failed_with_one_line(result), result.stderr
+    assert "--exclude goes with --all" in result.stderr
+    assert all(signs_in(name, PASSWORD) for name in ("alice", "bob", "carol"))
+
+
 def test_reset_password_with_an_unknown_exclusion_resets_nobody(runner, three_users, signs_in):
     """A misspelt --exclude fails instead of resetting the user it meant to spare."""
 
