@@ -40,17 +40,18 @@ class Response:
     body: str
     seconds: float
     request_id: str
+    path: str = ""  # a form with no action posts back to the page's own path
 
     def hidden(self, action: str) -> dict[str, str]:
         """The hidden inputs of the form posting to ``action``."""
         for attrs, inner in FORM_RE.findall(self.body):
-            if _attrs(attrs).get("action") == action:
+            if _attrs(attrs).get("action", self.path) == action:
                 inputs = [_attrs(i) for i in INPUT_RE.findall(inner)]
                 return {i["name"]: i.get("value", "") for i in inputs if i.get("type") == "hidden" and "name" in i}
         raise AssertionError(f"no form posting to {action} on this page (status {self.status})")
 
     def has_form(self, action: str) -> bool:
-        return any(_attrs(attrs).get("action") == action for attrs, _inner in FORM_RE.findall(self.body))
+        return any(_attrs(attrs).get("action", self.path) == action for attrs, _inner in FORM_RE.findall(self.body))
 
 
 class Browser:
@@ -94,7 +95,7 @@ class Browser:
                 self.cookies[name.strip()] = value
             else:
                 self.cookies.pop(name.strip(), None)
-        self.page = Response(reply.status, data.decode("utf-8", "replace"), seconds, request_id)
+        self.page = Response(reply.status, data.decode("utf-8", "replace"), seconds, request_id, path)
         return self.page
 
     def get(self, path: str) -> Response:

@@ -41,9 +41,9 @@ def _hash_batch(parameters: argon2.Parameters, count: int) -> int:
     return count
 
 
-def ideal_seconds(parameters: argon2.Parameters, count: int) -> float:
-    """N hashes over every core, in batches, as a pool of processes does it at best."""
-    workers = os.cpu_count() or 1
+def ideal_seconds(parameters: argon2.Parameters, count: int, workers: int | None = None) -> float:
+    """N hashes over ``workers`` processes (every core by default), in batches, as a pool does it at best."""
+    workers = workers or os.cpu_count() or 1
     batches = [count // workers + (1 if i < count % workers else 0) for i in range(workers)]
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:

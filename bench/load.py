@@ -160,8 +160,10 @@ def measure(
     expected: int,
     server_cpu: Callable[[], float],
     meter: CpuMeter,
+    accept: Callable[[Response], bool] | None = None,
 ) -> Window:
-    """One timed window of ``request`` calls (None: no work left)."""
+    """One timed window of ``request`` calls (None: no work left).  A response counts
+    when it has the ``expected`` status and, if given, ``accept`` takes it."""
     window = Window(target, clients)
     lock = threading.Lock()
 
@@ -169,8 +171,9 @@ def measure(
         response = request()
         if response is None:
             return False
+        ok = response.status == expected and (accept is None or accept(response))
         with lock:
-            if response.status == expected:
+            if ok:
                 window.completed += 1
                 window.latencies.append(response.seconds)
             else:

@@ -127,6 +127,22 @@ def fill_cpu_per_request(summary: list[dict[str, Any]], windows: list[dict[str, 
             row["server_cpu_ms_per_request"] = round(statistics.median(per), 1) if per else None
 
 
+def not_quiet(others: list[float], limit: float) -> str | None:
+    """A warning when other work used the machine during a run (cores per measurement):
+    its figures are then no result.  None when the median and 9 in 10 measurements
+    stayed within ``limit``."""
+    if not others:
+        return None
+    busy = sum(o > limit for o in others)
+    if statistics.median(others) <= limit and busy <= len(others) // 10:
+        return None
+    return (
+        f"WARNING: the machine was not quiet: other work used {statistics.median(others):.2f} cores (median, "
+        f"max {max(others):.2f}); {busy} of {len(others)} measurements over {limit:g} cores. "
+        "These figures are not results; re-run on a quiet machine."
+    )
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"

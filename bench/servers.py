@@ -16,11 +16,15 @@ import secrets
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sspr.config import RATE_LIMITS
 
@@ -70,6 +74,8 @@ class Gunicorn:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     ready_path: str = "/"
+    # The venv whose gunicorn serves the app (the Django peer has a venv of its own).
+    bin_dir: Path = VENV_BIN
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,7 +88,7 @@ class Gunicorn:
 
     def start(self, timeout: float = 60.0) -> None:
         command = [
-            str(VENV_BIN / "gunicorn"),
+            str(self.bin_dir / "gunicorn"),
             "--workers",
             str(WORKERS),
             "--bind",
@@ -130,6 +136,19 @@ class Gunicorn:
             children = []
         return [pid, *(int(c) for c in children)]
 
+    def worker_rss_kib(self) -> dict[int, int]:
+        """Resident memory (VmRSS, KiB) of each worker, the master left out."""
+        rss: dict[int, int] = {}
+        for pid in self.pids()[1:]:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            line = next((x for x in status.splitlines() if x.startswith("VmRSS:")), None)
+            if line:
+                rss[pid] = int(line.split()[1])
+        return rss
+
     def cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by the master and its workers."""
         ticks = os.sysconf("SC_CLK_TCK")
@@ -164,18 +183,20 @@ class Gunicorn:
         return times
 
 
-class OutboxWorker:
-    """`sspr worker`: delivers the outbox from its own process (for runs with SSPR_SENDER_THREAD=false)."""
+class Background:
+    """A process of ours beside the servers (a worker, a mail sink), logging to NAME.log in the workdir."""
 
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+    def __init__(self, workdir: Path, env: dict[str, str], name: str, command: list[str]) -> None:
         self.workdir = workdir
         self.env = env
+        self.name = name
+        self.command = command
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with (self.workdir / "worker.log").open("wb") as out:
-            self.process = subprocess.Popen(  # noqa: S603 - our own venv's console script
-                [str(VENV_BIN / "sspr"), "worker"], cwd=self.workdir, env=self.env, stdout=out, stderr=out
+        with (self.workdir / f"{self.name}.log").open("wb") as out:
+            self.process = subprocess.Popen(  # noqa: S603 - our own venv's programs, fixed arguments
+                self.command, cwd=self.workdir, env=self.env, stdout=out, stderr=out
             )
 
     def cpu_seconds(self) -> float:
@@ -196,6 +217,13 @@ class OutboxWorker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+class OutboxWorker(Background):
+    """`sspr worker`: delivers the outbox from its own process (for runs with SSPR_SENDER_THREAD=false)."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], name: str = "worker") -> None:
+        super().__init__(workdir, env, name, [str(VENV_BIN / "sspr"), "worker"])
 
 
 def seed(env: dict[str, str], people: list[dict[str, str]]) -> None:
@@ -233,11 +261,17 @@ def _jiffies() -> list[int]:
     return [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
 
 
+class Measured(Protocol):
+    """A process of ours whose CPU time counts as ours, not others'."""
+
+    def cpu_seconds(self) -> float: ...
+
+
 class CpuMeter:
     """Reads /proc/stat and our own processes' CPU, to tell how much of the
     machine other work (other people's test runs, say) took meanwhile."""
 
-    def __init__(self, servers: list[Gunicorn | OutboxWorker]) -> None:
+    def __init__(self, servers: Sequence[Measured]) -> None:
         self.servers = servers
         self.ncpu = os.cpu_count() or 1
         self._start()
@@ -265,3 +299,36 @@ class CpuMeter:
             "other_cores": round(max(busy - ours, 0.0), 3),
             "steal": round(steal / total, 4),
         }
+
+
+class RssSampler:
+    """Samples each worker's resident memory in a thread while a window runs
+    (`with RssSampler(server) as rss:`); per worker the median and the peak, in MiB."""
+
+    def __init__(self, server: Gunicorn, every: float = 0.25) -> None:
+        self.server = server
+        self.every = every
+        self.samples: dict[int, list[int]] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.done.is_set():
+            for pid, kib in self.server.worker_rss_kib().items():
+                self.samples.setdefault(pid, []).append(kib)
+            self.done.wait(self.every)
+
+    def __enter__(self) -> RssSampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.done.set()
+        self.thread.join(timeout=5)
+
+    def per_worker_mib(self) -> list[dict[str, float]]:
+        return [
+            {"median": round(statistics.median(kib) / 1024, 1), "peak": round(max(kib) / 1024, 1)}
+            for kib in self.samples.values()
+            if kib
+        ]

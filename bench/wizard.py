@@ -32,6 +32,7 @@ from bench.latency import Pairs, people
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("hello", "GET form", "POST username", "POST method", "POST code (wrong)")
+QUIET_LIMIT = 0.3  # cores others may use while a run still counts as on a quiet machine
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -101,7 +102,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def wait_quiet(meter: servers.CpuMeter, timeout: float, limit: float = 0.3) -> dict[str, float]:
+def wait_quiet(meter: servers.CpuMeter, timeout: float, limit: float = QUIET_LIMIT) -> dict[str, float]:
     """Wait (bounded) until other work on the machine uses under ``limit`` cores; what was seen last."""
     deadline = time.monotonic() + timeout
     while True:
@@ -273,6 +274,11 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
     ]
     if args.set or args.outbox_worker:
         parts.append(f"experiment: --set {' '.join(args.set)} {'--outbox-worker' if args.outbox_worker else ''}")
+    others = [p["other_cores"] for p in results.get("latency", {}).get("machine_per_pair", [])]
+    others += [w["other_cpu"] for w in results.get("throughput", {}).get("windows", [])]
+    warning = report.not_quiet(others, QUIET_LIMIT)
+    if warning:
+        parts.append(f"\n**{warning}**")
     if "latency" in results:
         run = results["latency"]["run"]
         parts.append(
