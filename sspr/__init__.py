@@ -20,6 +20,7 @@ from sspr.auth.views import bp as auth
 from sspr.extensions import csrf, db, migrate
 from sspr.health import bp as health
 from sspr.pages import bp as pages
+from sspr.password_check import bp as password_check
 from sspr.reset.views import bp as reset
 from sspr.reveal.views import bp as reveal
 from sspr.verification import outbox
@@ -49,7 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["sspr.senders"] = _senders(app.config)
     outbox.init_app(app, chores=(retention.purge, reminders.send_due))
 
-    for blueprint in (health, pages, auth, account, reset, reveal, admin):
+    for blueprint in (health, pages, auth, account, reset, reveal, admin, password_check):
         app.register_blueprint(blueprint)
     cli.register(app)
 

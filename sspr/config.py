@@ -64,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_SIGNIN_PER_ACCOUNT": "20 per minute;100 per hour",
     # Posts to /account per signed-in user, from any address.
     "RATELIMIT_ACCOUNT_PER_USER": "10 per minute;50 per hour",
+    # Posts per client address to /password-check, which the pages' script asks as a new password is typed.
+    "RATELIMIT_PASSWORD_CHECK": "30 per minute;300 per hour",
     # A limited request gets a Retry-After header.
     "RATELIMIT_HEADERS_ENABLED": True,
     # Proxies in front that set X-Forwarded-For and X-Forwarded-Proto (0: none).  Behind
@@ -80,6 +82,8 @@ DEFAULTS: dict[str, Any] = {
     "SENDER_POLL_SECONDS": 1.0,
     # Delivery attempts before a message is given up ("dead").
     "SENDER_MAX_ATTEMPTS": 8,
+    # Seconds a sender holds the messages it claimed; one that dies leaves them to others after this.
+    "SENDER_LEASE_SECONDS": 120,
     # argon2 parameters: RFC_9106_LOW_MEMORY, RFC_9106_HIGH_MEMORY; CHEAPEST only under TESTING.
     "ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",
     # Digits in a verification code (the contract allows 6 to 8).
@@ -137,6 +141,7 @@ RATE_LIMITS = (
     "RATELIMIT_WIZARD_PER_ACCOUNT",
     "RATELIMIT_SIGNIN_PER_ACCOUNT",
     "RATELIMIT_ACCOUNT_PER_USER",
+    "RATELIMIT_PASSWORD_CHECK",
 )
 # SMTP servers on this machine: a login to them never crosses a network.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -179,6 +184,7 @@ def _coerce(app: Flask) -> None:
         "CODES_PER_USER_PER_HOUR",
         "FLOW_STEP_SECONDS",
         "SENDER_MAX_ATTEMPTS",
+        "SENDER_LEASE_SECONDS",
         "SETUP_LINK_SECONDS",
         "MAX_CONTENT_LENGTH",
     ):
@@ -267,6 +273,12 @@ def validate(cfg: Any) -> None:
     for key in ("SESSION_IDLE_SECONDS", "ADMIN_IDLE_SECONDS"):
         if cfg[key] < 60:
             raise ConfigError(f"SSPR_{key} must be at least 60 (seconds)")
+    # A message is started only in the first half of its lease (sspr.verification.outbox), so
+    # that half must hold a slow send: else another sender could take the message and send it again.
+    if cfg["SENDER_LEASE_SECONDS"] < 4 * max(cfg["SMTP_TIMEOUT"], cfg["TWILIO_TIMEOUT"]):
+        raise ConfigError(
+            "SSPR_SENDER_LEASE_SECONDS must be at least 4 times the longer of SSPR_SMTP_TIMEOUT and SSPR_TWILIO_TIMEOUT"
+        )
     if not 6 <= cfg["CODE_DIGITS"] <= 8:
         raise ConfigError("SSPR_CODE_DIGITS must be 6, 7 or 8")
     if not str(cfg["BASE_URL"]).startswith(("http://", "https://")):

@@ -83,3 +83,12 @@ def normalise_phone(number: str, region: str) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidContact(_("Enter a valid phone number, such as +45 20 12 34 56."))
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask(channel: str, destination: str) -> str:
+    """An address or number shown in part, enough to tell lists apart without
+    handing them out: "b…@mail.example.org", "+45……77"."""
+    if channel == "email":
+        local, at, domain = destination.rpartition("@")
+        return f"{local[:1]}…{at}{domain}" if at else "…"
+    return f"{destination[:3]}……{destination[-2:]}" if len(destination) > 6 else "…"

@@ -7,8 +7,9 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
+
+from sspr.csrf import RotatingCSRFProtect
 
 
 class Base(DeclarativeBase):
@@ -17,6 +18,6 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-csrf = CSRFProtect()
+csrf = RotatingCSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)

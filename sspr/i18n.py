@@ -21,9 +21,16 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or languages[0]
 
 
+def text_direction() -> str:
+    """How the current language is written, "ltr" or "rtl", for an <html dir>."""
+    locale = get_locale()
+    return locale.text_direction if locale is not None else "ltr"
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+    app.jinja_env.globals["text_direction"] = text_direction
 
     @app.before_request
     def remember_language_pick() -> None:

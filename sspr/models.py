@@ -153,7 +153,7 @@ class Challenge(db.Model):  # type: ignore[name-defined]
 
 class OutboxMessage(db.Model):  # type: ignore[name-defined]
     """A mail or SMS waiting for delivery, written in the same transaction as
-    what caused it.  The body is erased once sent or given up."""
+    what caused it.  The body is erased once it cannot be sent any more."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
@@ -161,10 +161,13 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(10))
     recipient: Mapped[str] = mapped_column(String(320))
+    # What the message is ("code", "password_changed", "reveal", ...: its template's name).
+    kind: Mapped[str] = mapped_column(String(30), default="")
     subject: Mapped[str] = mapped_column(String(300), default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
-    # "pending", "sent", "dead" (gave up after errors), "expired" (too late to matter).
+    # "pending", "sent", "dead" (gave up after errors; an admin may retry it), "expired"
+    # (too late to matter), "discarded" (given up by an admin).
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

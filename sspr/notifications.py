@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -24,6 +25,8 @@ class Message:
     subject: str
     text: str
     html: str = ""
+    # The template's name: what the message is, for the console's list of undelivered ones.
+    kind: str = ""
 
 
 def _subject(template: str, site: str) -> str:
@@ -46,20 +49,24 @@ def compose(channel: str, template: str, recipient: str, locale: str | None, **c
     with force_locale(locale or current_app.config["LANGUAGES"][0]):
         context.update(site=site, base_url=current_app.config["BASE_URL"])
         if channel == "email":
+            subject = _subject(template, site)
+            context.update(subject=subject)
             return Message(
                 channel,
                 recipient,
-                _subject(template, site),
+                subject,
                 render_template(f"email/{template}.txt", **context),
                 render_template(f"email/{template}.html", **context),
+                kind=template,
             )
-        return Message(channel, recipient, "", render_template(f"sms/{template}.txt", **context).strip())
+        return Message(channel, recipient, "", render_template(f"sms/{template}.txt", **context).strip(), kind=template)
 
 
 def queue(message: Message, not_after: datetime | None = None) -> None:
     outbox.enqueue(
         message.channel,
         message.recipient,
+        kind=message.kind,
         subject=message.subject,
         text=message.text,
         html=message.html,
@@ -124,6 +131,7 @@ def contact_changed(user: User, channel: str, old_destination: str) -> None:
 def alert_admins(subject: User, event: str) -> None:
     """Tell every other global admin (by their alternate e-mail) what happened to this account.
     ``event``: "self_reset" (an admin reset their own password) or "reported" ("this wasn't me")."""
+    audit = _audit_link(user=subject.username)
     for admin in _global_admins(besides=subject):
         queue(
             compose(
@@ -134,6 +142,7 @@ def alert_admins(subject: User, event: str) -> None:
                 admin=admin,
                 user=subject,
                 event=event,
+                audit=audit,
             )
         )
 
@@ -141,9 +150,19 @@ def alert_admins(subject: User, event: str) -> None:
 def alert_sms_ceiling(limit: int) -> int:
     """Tell every global admin that SMS codes stopped at the hourly ceiling; how many were told."""
     admins = _global_admins()
+    audit = _audit_link(event="sms.ceiling_reached")
     for admin in admins:
-        queue(compose("email", "sms_ceiling", admin.alternate_email or "", admin.locale, admin=admin, limit=limit))
+        queue(
+            compose(
+                "email", "sms_ceiling", admin.alternate_email or "", admin.locale, admin=admin, limit=limit, audit=audit
+            )
+        )
     return len(admins)
+
+
+def _audit_link(**filters: str) -> str:
+    """The admin console's audit log, filtered to what an alert is about."""
+    return f"{current_app.config['BASE_URL']}/admin/audit?{urlencode(filters)}"
 
 
 def _global_admins(besides: User | None = None) -> list[User]:

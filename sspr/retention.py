@@ -25,6 +25,10 @@ def purge(now: datetime) -> int:
         delete(Challenge).where(Challenge.created_at < now - FLOWS_KEPT),
         delete(ResetFlow).where(ResetFlow.created_at < now - FLOWS_KEPT),
         delete(OutboxMessage).where(OutboxMessage.status != "pending", OutboxMessage.created_at < now - OUTBOX_KEPT),
+        # A dead message keeps its body for an admin's retry only while it can still matter.
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "dead", OutboxMessage.not_after < now, OutboxMessage.body_text != "")
+        .values(body_text="", body_html=""),
         # An expired reveal link's (encrypted) password is erased at once; the row stays a
         # while, so the link still says "expired" rather than "not valid".
         update(RevealLink).where(RevealLink.expires_at < now, RevealLink.ciphertext != "").values(ciphertext=""),

@@ -54,4 +54,15 @@ def load(purpose: str, token: str, max_age: int) -> dict[str, Any]:
 
 def subkey(purpose: str) -> bytes:
     """A key for one purpose (code digests, name digests), derived from SECRET_KEY."""
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), purpose.encode(), hashlib.sha256).digest()
+    return _derive(current_app.config["SECRET_KEY"], purpose)
+
+
+def subkeys(purpose: str) -> list[bytes]:
+    """The purpose's key from SECRET_KEY, then from each of SECRET_KEY_FALLBACKS: a code
+    digested just before a key rotation still matches after it."""
+    cfg = current_app.config
+    return [_derive(key, purpose) for key in [cfg["SECRET_KEY"], *cfg["SECRET_KEY_FALLBACKS"]]]
+
+
+def _derive(key: str, purpose: str) -> bytes:
+    return hmac.new(str(key).encode(), purpose.encode(), hashlib.sha256).digest()

@@ -116,19 +116,22 @@ def authenticate(username: str, password: str) -> tuple[User | None, bool]:
     return user, True
 
 
+def policy_problems(username: str, new: str, *, current_hash: str | None = None) -> list[passwords.Problem]:
+    """What the policy finds wrong with a new password: the one check behind every
+    password form and the live check as it is typed (which passes no current hash)."""
+    pol = policy.current()
+    return passwords.check_new_password(
+        new,
+        username=username,
+        min_length=pol.password_min_length,
+        banned_words=pol.banned_words,
+        current_hash=current_hash,
+    )
+
+
 def password_problems(username: str, new: str, confirm: str, *, current_hash: str | None = None) -> list[str]:
     """What is wrong with a new password typed twice, in plain words; empty when it is fine."""
-    pol = policy.current()
-    problems = [
-        p.message
-        for p in passwords.check_new_password(
-            new,
-            username=username,
-            min_length=pol.password_min_length,
-            banned_words=pol.banned_words,
-            current_hash=current_hash,
-        )
-    ]
+    problems = [p.message for p in policy_problems(username, new, current_hash=current_hash)]
     if new != confirm:
         problems.append(_("The two passwords are not the same."))
     return problems

@@ -6,6 +6,7 @@ local HTTP endpoint."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import secrets
 import shutil
@@ -20,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from sspr import create_app, database, policy, users
+from sspr.config import DEFAULTS
 from sspr.extensions import db
 from sspr.models import User
 from sspr.verification import outbox
@@ -37,6 +39,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=("all", "sqlite", "postgresql"),
         default="all",
         help="Database backends to run the app tests on (default: both).",
+    )
+    parser.addoption(
+        "--screenshots",
+        action="store_true",
+        help="Save the browser tests' screenshots into docs/screenshots/ (else into each test's tmp_path).",
     )
 
 
@@ -178,6 +185,16 @@ def app(
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app_env(app: Flask) -> dict[str, str]:
+    """The environment for another process (gunicorn, `sspr worker`) configured as ``app``
+    is: every setting as an SSPR_* variable, in JSON, which Flask reads back as such."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSPR_")}
+    env.update({f"SSPR_{key}": json.dumps(app.config[key]) for key in DEFAULTS if app.config[key] is not None})
+    env["SSPR_TESTING"] = "true"
+    return env
 
 
 @pytest.fixture

@@ -4,18 +4,24 @@ library.  Both record what they receive and can be told to fail."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import email
 import email.policy
 import json
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -79,6 +85,18 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
 
+    async def handle_RCPT(
+        self, server: Any, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        # A held server keeps each sender waiting here, before any message is accepted:
+        # tests stop a worker at this point, mid-delivery, with nothing delivered.
+        if self.server.hold.is_set():
+            self.server.held.add(session.peer)
+            while self.server.hold.is_set():
+                await asyncio.sleep(0.02)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         if self.server.refuse:
             return "451 4.3.0 try again later"
@@ -94,6 +112,8 @@ class SmtpServer:
     def __init__(self, tls: ssl.SSLContext | None = None, credentials: tuple[str, str] | None = None) -> None:
         self.inbox = Inbox()
         self.refuse = False
+        self.hold = threading.Event()
+        self.held = Inbox()
         self.logins: list[str] = []
         self.credentials = credentials
         secure: dict[str, Any] = {}
@@ -123,6 +143,17 @@ class SmtpServer:
 
     def wait_for(self, to: str, timeout: float = 5.0) -> ReceivedMail:
         return self.inbox.wait(lambda m: to.lower() in [r.lower() for r in m.recipients], timeout)  # type: ignore
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[Inbox]:
+        """Inside, every sender waits at RCPT TO, nothing accepted yet, until the block
+        ends or ``hold`` is cleared; yields the (host, port) of each sender held."""
+        self.held.clear()
+        self.hold.set()
+        try:
+            yield self.held
+        finally:
+            self.hold.clear()
 
 
 @dataclass
@@ -208,3 +239,10 @@ class TwilioEndpoint:
 
     def wait_for(self, to: str, timeout: float = 5.0) -> ReceivedSms:
         return self.inbox.wait(lambda m: m.to == to, timeout)  # type: ignore[no-any-return]
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`sspr worker` in a process of its own, configured by ``env``, writing to ``log``."""
+    sspr = str(Path(sys.executable).parent / "sspr")
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sspr, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603

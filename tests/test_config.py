@@ -26,6 +26,7 @@ BASE = {"SECRET_KEY": "k" * 32, "DATABASE_URL": "sqlite://", "AUTO_MIGRATE": Fal
         ({"RATELIMIT_WIZARD": "twenty a minute"}, "SSPR_RATELIMIT_WIZARD must be limits like"),
         ({"RATELIMIT_SIGNIN_PER_ACCOUNT": "5 per fortnight"}, "SSPR_RATELIMIT_SIGNIN_PER_ACCOUNT must be limits"),
         ({"ADMIN_IDLE_SECONDS": 30}, "SSPR_ADMIN_IDLE_SECONDS must be at least 60"),
+        ({"SENDER_LEASE_SECONDS": 30, "TWILIO_TIMEOUT": 10}, "SSPR_SENDER_LEASE_SECONDS must be at least 4 times"),
         (
             {"MAIL_BACKEND": "smtp", "SMTP_HOST": "smtp.example.org", "SMTP_USERNAME": "relay-user"},
             "without SSPR_SMTP_STARTTLS=true would send the SMTP password unencrypted",

@@ -37,10 +37,13 @@ from werkzeug.test import TestResponse
 from sspr import clock, config, policy, setup, tokens
 from sspr.admin.accounts import ACTIONS
 from sspr.admin.forms import ROLE_LABELS
+from sspr.admin.outbox_queue import ACTIONS as ACTIONS_ON_MESSAGES
+from sspr.admin.outbox_queue import STATES
 from sspr.admin.queries import FILTERS
 from sspr.extensions import db
 from sspr.models import User
 from sspr.reveal import service as reveal
+from sspr.verification import outbox
 from tests import pages
 from tests.admin.browser import controls
 from tests.conftest import BASE_URL, PASSWORD
@@ -238,6 +241,14 @@ def change_password(site: Site) -> Visit:
     return at(client, client.get("/password"), "/password")
 
 
+def password_check(site: Site) -> Visit:
+    """What sspr.js posts as a new password is typed: the page's CSRF token, the password, the user name."""
+    client = site.browser()
+    token = pages.hidden(client.get("/password-reset"), "/password-reset")["csrf_token"]
+    values = MultiDict({"csrf_token": token, "password": "violet lamp harbour seventeen", "username": "alice"})
+    return Visit(client, "/password-check", values)
+
+
 def setup_link(site: Site) -> str:
     with site.app.app_context():
         return setup.link().removeprefix(BASE_URL)
@@ -348,6 +359,17 @@ def target_form(action: str, may_change: frozenset[str] = frozenset()) -> Callab
     return reach
 
 
+def outbox_form(site: Site) -> Visit:
+    """A message's buttons at /admin/outbox (a new message each time: the last may be discarded);
+    the message's id in the address is what the garbled variants replace."""
+    with site.app.app_context():
+        message = outbox.enqueue("email", "someone@mail.example.org", kind="code", text="123456")
+        db.session.commit()
+        message_id = str(message.id)
+    client, path = site.admin(), f"/admin/outbox/{message_id}"
+    return Visit(client, path, MultiDict(pages.hidden(client.get("/admin/outbox"), path)), secret=message_id)
+
+
 def bulk_form(path: str, may_change: frozenset[str] = frozenset()) -> Callable[[Site], Visit]:
     """The confirm page of a bulk action for the target (the selection rides in the query string)."""
 
@@ -414,6 +436,13 @@ FORMS = [
     Form("POST", "/logout", logout, ("submit",)),
     # The current password is never offered here and at /account/password: no change is legitimate.
     Form("POST", "/password", change_password, ("current", "password", "confirm")),
+    Form(
+        "POST",
+        "/password-check",
+        password_check,
+        ("password", "username"),
+        {"password": ("short one", PASSWORD), "username": ("alice", "ghost")},
+    ),
     Form("GET", "/setup/<token>", setup_page),
     Form("POST", "/setup/<token>", setup_post, ("username", "display_name", "password", "confirm")),
     Form("GET", "/not-me/<token>", not_me_page),
@@ -496,6 +525,8 @@ FORMS = [
         ("user", "event", "since", "until", "page"),
         {"since": ("2024-01-31",), "until": ("2024-01-01", "2999-12-31"), "event": ("reset.completed",)},
     ),
+    Form("GET", "/admin/outbox", admin_page("/admin/outbox"), ("state",), {"state": tuple(STATES)}),
+    Form("POST", "/admin/outbox/<int:message_id>", outbox_form, ("action",), {"action": tuple(ACTIONS_ON_MESSAGES)}),
     Form(
         "GET",
         "/admin/audit.csv",

@@ -194,7 +194,7 @@ def test_verification_mail_is_danish_when_the_wizard_was_danish(danish, make_use
     assert mail.message["Subject"] == "Din bekræftelseskode til sspr"
     assert mail.text.splitlines()[0] == f"Din bekræftelseskode er {code}"
     assert "Den er gyldig i 10 minutter og virker kun én gang." in mail.text
-    assert '<html lang="da">' in mail.html
+    assert '<html lang="da" dir="ltr">' in mail.html
     assert "Fortsæt uden at indtaste koden" in mail.html
 
 

@@ -8,9 +8,12 @@ from wtforms.validators import InputRequired
 from sspr.forms import PASSWORD_INPUT_MAX, PlainText
 
 
-def _current_password() -> PasswordField:
+def _current_password(field_id: str) -> PasswordField:
+    """The password check of a contact form.  /account shows several forms with a
+    field named "password": each gets its own id, so each label names its own input."""
     return PasswordField(
         _l("Your password"),
+        id=field_id,
         validators=[InputRequired(_l("Enter your password.")), PlainText(PASSWORD_INPUT_MAX)],
         render_kw={"autocomplete": "current-password"},
     )
@@ -22,7 +25,7 @@ class EmailForm(FlaskForm):
         validators=[InputRequired(_l("Enter an address.")), PlainText()],
         render_kw={"autocomplete": "email"},
     )
-    password = _current_password()
+    password = _current_password("email-password")
     submit = SubmitField(_l("Send a code to this address"))
 
 
@@ -32,7 +35,7 @@ class PhoneForm(FlaskForm):
         validators=[InputRequired(_l("Enter a number.")), PlainText(40)],
         render_kw={"autocomplete": "tel"},
     )
-    password = _current_password()
+    password = _current_password("phone-password")
     submit = SubmitField(_l("Send a code to this number"))
 
 

@@ -30,6 +30,11 @@ def _key() -> bytes:
     return tokens.subkey("sspr.contact-codes")
 
 
+def _keys() -> list[bytes]:
+    """The key, and those of a key rotation: a code sent just before it still works."""
+    return tokens.subkeys("sspr.contact-codes")
+
+
 def request_change(user: User, channel: str, typed: str, password: str) -> Challenge:
     """Stage a challenge for a new address or number and send it a code."""
     if not passwords.verify(user.password_hash, password):
@@ -111,7 +116,7 @@ def confirm_change(user: User, challenge_id: int, typed: str) -> str:
     ):
         raise ContactRefused(_("This code is no longer valid. Ask for a new one."))
     candidate = codes.clean_candidate(typed, current_app.config["CODE_DIGITS"])
-    if not codes.matches(_key(), f"c{challenge.id}", challenge.code_digest, candidate):
+    if not codes.matches_any(_keys(), f"c{challenge.id}", challenge.code_digest, candidate):
         challenge.wrong_tries += 1
         if challenge.wrong_tries >= current_app.config["CODE_MAX_WRONG_TRIES"]:
             challenge.voided_at = now

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app
 from flask_babel import lazy_gettext as _l
 
 from sspr import sessions
-from sspr.admin import audit_views, bulk_views, home, policy_views, users_views
+from sspr.admin import audit_views, bulk_views, home, outbox_views, policy_views, users_views
 from sspr.admin.access import admin_required, fresh_auth_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -22,6 +22,7 @@ SECTIONS = [
     ("admin.users", _l("Users"), "password-admin"),
     ("admin.policy", _l("Self-service policy"), "global-admin"),
     ("admin.audit", _l("Audit log"), "password-admin"),
+    ("admin.outbox", _l("Outgoing messages"), "global-admin"),
 ]
 
 
@@ -45,6 +46,9 @@ bp.add_url_rule("/reauth", "reauth", ANY_ADMIN(home.reauth), methods=["GET", "PO
 bp.add_url_rule("/policy", "policy", GLOBAL_ADMIN(fresh_auth_required(policy_views.edit)), methods=["GET", "POST"])
 bp.add_url_rule("/audit", "audit", ANY_ADMIN(audit_views.log))
 bp.add_url_rule("/audit.csv", "audit_csv", ANY_ADMIN(audit_views.export))
+# Mail and SMS not delivered yet: global admins only, as it holds mail to global admins, whom password admins never see.
+bp.add_url_rule("/outbox", "outbox", GLOBAL_ADMIN(outbox_views.queue))
+bp.add_url_rule("/outbox/<int:message_id>", "outbox_action", GLOBAL_ADMIN(outbox_views.act), methods=["POST"])
 # Users: any admin; may_manage keeps password admins off global admins; roles are for global admins.
 bp.add_url_rule("/users", "users", ANY_ADMIN(users_views.users_list))
 bp.add_url_rule("/users/<int:user_id>", "user", ANY_ADMIN(users_views.user_page))

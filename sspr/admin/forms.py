@@ -20,7 +20,7 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Optional, ValidationError
+from wtforms.validators import AnyOf, InputRequired, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from sspr import policy
@@ -323,3 +323,9 @@ class AccountActionForm(FlaskForm):
     """One click on an account (unlock, block, ...): the button's ``action`` says which."""
 
     action = HiddenField(validators=[InputRequired(), PlainText(30)])
+
+
+class OutboxActionForm(FlaskForm):
+    """One click on an undelivered message: the button's ``action`` says which."""
+
+    action = HiddenField(validators=[InputRequired(), AnyOf(("retry", "discard"))])

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from sspr import audit, clock, passwords, policy, sessions
-from sspr.admin import queries
+from sspr.admin import outbox_queue, queries
 from sspr.admin.forms import ReauthForm
 from sspr.auth.views import safe_next
 from sspr.extensions import db
@@ -15,7 +15,15 @@ from sspr.extensions import db
 
 def dashboard() -> ResponseReturnValue:
     counts = queries.counts(policy.current(), clock.now())
-    return render_template("admin/dashboard.html", counts=counts, filters=queries.FILTERS)
+    # The outbox's counts are for those who may open its page (global admins).
+    outbox = outbox_queue.counts() if sessions.signed_in_user().role == "global-admin" else None
+    return render_template(
+        "admin/dashboard.html",
+        counts=counts,
+        filters=queries.FILTERS,
+        outbox=outbox,
+        outbox_states=outbox_queue.STATES,
+    )
 
 
 def reauth() -> ResponseReturnValue:

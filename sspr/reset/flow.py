@@ -222,8 +222,8 @@ def enter_code(token: str, binding: str | None, typed: str) -> Page:
     challenge = _live_challenge(flow)
     now = clock.now()
     candidate = codes.clean_candidate(typed, current_app.config["CODE_DIGITS"])
-    right = challenge is not None and codes.matches(
-        tokens.subkey("sspr.codes"), f"c{challenge.id}", challenge.code_digest, candidate
+    right = challenge is not None and codes.matches_any(
+        tokens.subkeys("sspr.codes"), f"c{challenge.id}", challenge.code_digest, candidate
     )
     if challenge is not None and right and challenge.user_id is not None and now < challenge.expires_at:
         return _verified(flow, pol, challenge)
@@ -331,9 +331,7 @@ def _link_challenge(link_token: str) -> tuple[Challenge, ResetFlow, str]:
         challenge is None
         or not isinstance(secret, str)
         or challenge.link_digest is None
-        or not hmac.compare_digest(
-            challenge.link_digest, codes.digest(tokens.subkey("sspr.codes"), f"l{challenge.id}", secret)
-        )
+        or not codes.matches_any(tokens.subkeys("sspr.codes"), f"l{challenge.id}", challenge.link_digest, secret)
     ):
         raise LinkInvalid("no challenge for this link")
     flow = db.session.get(ResetFlow, challenge.flow_id)

@@ -48,6 +48,9 @@ class Page:
     notice: str | None = None
     # The password page also offers "unlock my account and keep my password".
     unlock: bool = False
+    # The password page's user name: a password manager files the new password under it,
+    # and the live check refuses passwords that contain it.
+    username: str = ""
 
     @property
     def status(self) -> int:
@@ -164,9 +167,10 @@ def page_for(
     if flow.step == METHOD:
         page.methods = tuple(m for m in pol.methods if m not in done)
     elif flow.step == PASSWORD and flow.user is not None:
-        # Only verified flows get here (decoys never do), so the offer tells nobody
-        # anything about an account they have not proved is theirs.
+        # Only verified flows get here (decoys never do), so the offer and the name
+        # tell nobody anything about an account they have not proved is theirs.
         page.unlock = users.may_unlock(flow.user, pol, clock.now())
+        page.username = flow.user.username
     return page
 
 

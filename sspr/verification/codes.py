@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
 
 
@@ -46,6 +47,13 @@ def matches(key: bytes, scope: str, stored_digest: str, candidate: str | None) -
         # Compare anyway, so a malformed code costs what a wrong one does.
         candidate = ""
     return hmac.compare_digest(digest(key, scope, candidate), stored_digest) and candidate != ""
+
+
+def matches_any(keys: Sequence[bytes], scope: str, stored_digest: str, candidate: str | None) -> bool:
+    """matches() under any of the keys (the current one, then those of a key rotation);
+    each is tried, so the time does not tell which key matched, if any."""
+    results = [matches(key, scope, stored_digest, candidate) for key in keys]  # all of them: no short cut
+    return any(results)
 
 
 def is_live(expires_at: datetime, used_at: datetime | None, voided_at: datetime | None, now: datetime) -> bool:

@@ -2,8 +2,10 @@
 and delivered off the request path, with retries and back-off.
 
 Any number of senders (threads in app processes, `sspr worker` processes) may
-run at once: each message is claimed by a conditional UPDATE with a lease, so
-only one sender holds it; a sender that dies leaves a lease that runs out.
+run at once: each message is claimed with a lease (SENDER_LEASE_SECONDS), so
+only one sender holds it; a sender that dies leaves a lease that runs out, and
+another sender takes the message then.  A sender told to stop finishes the
+message in hand and gives the rest of its leases back.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import ColumnElement, event, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from sspr import clock
+from sspr import audit, clock, contacts
 from sspr.errors import DeliveryFailed
 from sspr.extensions import db
 from sspr.models import OutboxMessage
@@ -29,7 +31,6 @@ from sspr.verification.sms import SmsSender
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
 BATCH = 20
 BACKOFF_FIRST_SECONDS = 5
 BACKOFF_MAX_SECONDS = 15 * 60
@@ -41,11 +42,24 @@ Chore = Callable[[datetime], int]
 
 
 def enqueue(
-    channel: str, recipient: str, *, subject: str = "", text: str, html: str = "", not_after: datetime | None = None
+    channel: str,
+    recipient: str,
+    *,
+    kind: str = "",
+    subject: str = "",
+    text: str,
+    html: str = "",
+    not_after: datetime | None = None,
 ) -> OutboxMessage:
     """Stage a message in the current transaction; senders wake when it commits."""
     message = OutboxMessage(
-        channel=channel, recipient=recipient, subject=subject, body_text=text, body_html=html, not_after=not_after
+        channel=channel,
+        recipient=recipient,
+        kind=kind,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        not_after=not_after,
     )
     db.session.add(message)
     db.session.info[WAKE_KEY] = True
@@ -57,26 +71,57 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_FIRST_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS))
 
 
+def _free(now: datetime) -> ColumnElement[bool]:
+    """Held by no sender: never claimed, given back, or its lease ran out."""
+    return or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+
+
+def lease() -> timedelta:
+    """How long a claim holds the messages it took (SENDER_LEASE_SECONDS)."""
+    return timedelta(seconds=current_app.config["SENDER_LEASE_SECONDS"])
+
+
 def claim_due(now: datetime, limit: int = BATCH) -> list[int]:
-    """Ids of due messages this sender now holds a lease on."""
-    free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+    """Ids of due messages this sender now holds, each until ``now + lease()``.
+
+    On PostgreSQL the look-up locks the rows it finds and passes over rows another
+    sender has locked (FOR UPDATE SKIP LOCKED): senders neither wait for each other
+    nor pick the same rows.  SQLite has no row locks (SQLAlchemy leaves the clause
+    out) but one writer at a time, and the UPDATE takes only rows still free, so a
+    rival that claimed first between the look-up and the UPDATE keeps its rows."""
+    free = _free(now)
     candidates = db.session.scalars(
         select(OutboxMessage.id)
         .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, free)
         .order_by(OutboxMessage.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
-    claimed = []
-    for message_id in candidates:
-        result = db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending", free)
-            .values(claimed_until=now + LEASE)
+    claimed: list[int] = []
+    if candidates:
+        claimed = sorted(
+            db.session.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(candidates), OutboxMessage.status == "pending", free)
+                .values(claimed_until=now + lease())
+                .returning(OutboxMessage.id),
+                execution_options={"synchronize_session": False},
+            )
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(message_id)
     db.session.commit()
     return claimed
+
+
+def release(message_ids: Sequence[int], held_until: datetime) -> None:
+    """Give back leases not used (committed), so another sender may take the messages
+    at once; a lease that ran out and was taken since is left to its new holder."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(message_ids), OutboxMessage.claimed_until == held_until)
+        .values(claimed_until=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
 
 
 def _finish(message: OutboxMessage, status: str) -> None:
@@ -84,6 +129,47 @@ def _finish(message: OutboxMessage, status: str) -> None:
     message.status = status
     message.body_text = message.body_html = ""
     message.claimed_until = None
+
+
+def _give_up(message: OutboxMessage) -> None:
+    """Dead: no more tries unless an admin asks for one (so the body stays, until
+    retention erases it once ``not_after`` has passed); audited, to alert on."""
+    message.status = "dead"
+    message.claimed_until = None
+    audit.record(
+        "outbox.dead",
+        message=message.id,
+        kind=message.kind,
+        channel=message.channel,
+        recipient=contacts.mask(message.channel, message.recipient),
+        attempts=message.attempts,
+        error=message.last_error,
+    )
+
+
+def retry_now(message_id: int, now: datetime) -> bool:
+    """Make a waiting or dead message due at once (staged); False when there is no such
+    message or a sender holds it.  A dead message gets one more try: its attempts stay
+    counted, so if that try fails too it is dead again, not retried for hours."""
+    return _change(message_id, now, status="pending", next_attempt_at=now)
+
+
+def discard(message_id: int, now: datetime) -> bool:
+    """Give a waiting or dead message up for good, erasing its body (staged); False when
+    there is no such message or a sender holds it."""
+    return _change(message_id, now, status="discarded", body_text="", body_html="")
+
+
+def _change(message_id: int, now: datetime, **values: Any) -> bool:
+    # One conditional UPDATE: a sender that claims the message at the same moment wins,
+    # and the admin is told, rather than both acting on it.
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(("pending", "dead")), _free(now))
+        .values(**values),
+        execution_options={"synchronize_session": False},
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def deliver(message: OutboxMessage, now: datetime) -> None:
@@ -101,7 +187,7 @@ def deliver(message: OutboxMessage, now: datetime) -> None:
         message.last_error = str(exc)[:500]
         message.claimed_until = None
         if message.attempts >= current_app.config["SENDER_MAX_ATTEMPTS"]:
-            _finish(message, "dead")
+            _give_up(message)
             log.error(
                 "%s %d to %s given up after %d attempts: %s",
                 message.channel,
@@ -128,10 +214,18 @@ def deliver(message: OutboxMessage, now: datetime) -> None:
     db.session.commit()
 
 
-def deliver_due() -> int:
-    """Deliver what is due now; the number of messages tried."""
-    claimed = claim_due(clock.now())
-    for message_id in claimed:
+def deliver_due(stopping: threading.Event | None = None) -> int:
+    """Deliver what is due now; the number of messages tried.  Once ``stopping`` is
+    set, the message in hand is finished and the leases on the rest are given back."""
+    claimed_at = clock.now()
+    claimed = claim_due(claimed_at)
+    held_until = claimed_at + lease()
+    for index, message_id in enumerate(claimed):
+        # A message is started only in the first half of the lease, so that a slow send
+        # ends before the lease does and another sender may take the message (and send it again).
+        if (stopping is not None and stopping.is_set()) or clock.now() >= claimed_at + lease() / 2:
+            release(claimed[index:], held_until)
+            return index
         message = db.session.get(OutboxMessage, message_id)
         if message is not None:
             deliver(message, clock.now())
@@ -155,7 +249,7 @@ class Sender:
         while not self.stopping.is_set():
             with self.app.app_context():
                 try:
-                    busy = deliver_due() > 0
+                    busy = deliver_due(self.stopping) > 0
                     self._chores_now_and_then()
                 except SQLAlchemyError:
                     log.exception("outbox: database unavailable; trying again shortly")

@@ -18,8 +18,8 @@ from sspr import create_app
 from tests import pages
 from tests.admin.browser import sign_in_as
 
-# Changing the self-service policy, and giving or taking admin roles.
-GLOBAL_ONLY = {"admin.policy", "admin.change_role"}
+# Changing the self-service policy, giving or taking admin roles, and the outbox (it holds mail to global admins).
+GLOBAL_ONLY = {"admin.policy", "admin.change_role", "admin.outbox", "admin.outbox_action"}
 CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>")
 
 

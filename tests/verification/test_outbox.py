@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import time_machine
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from sspr import clock
 from sspr.extensions import db
-from sspr.models import OutboxMessage
+from sspr.models import AuditEvent, OutboxMessage
 from sspr.verification import outbox
 
 START = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)
@@ -123,20 +126,31 @@ def test_a_message_past_its_time_expires_unsent(frozen, queue, stored, smtp, del
 
 
 @pytest.mark.settings(SENDER_MAX_ATTEMPTS=3)
-def test_a_message_that_keeps_failing_is_given_up(frozen, queue, stored, smtp, deliver):
-    """After SENDER_MAX_ATTEMPTS failures the message is "dead", with its body erased."""
-    message_id = queue(html="<p>123456 is your code.</p>")
+def test_a_message_that_keeps_failing_is_given_up(app, frozen, queue, stored, smtp, deliver):
+    """After SENDER_MAX_ATTEMPTS failures the message is "dead": never tried again by
+    itself, its body kept for an admin's retry, and an audit row to alert on."""
+    message_id = queue(html="<p>123456 is your code.</p>", kind="code")
     smtp.refuse = True
-    for attempt in (1, 2):
+    for attempt in (1, 2, 3):
         deliver()
         frozen.shift(outbox.backoff(attempt))
 
-    deliver()
+    tried_after = deliver()
 
     message = stored(message_id)
-    assert (message.status, message.attempts) == ("dead", 3)
-    assert (message.body_text, message.body_html) == ("", "")
+    assert (message.status, message.attempts, tried_after) == ("dead", 3, 0)
+    assert message.body_html == "<p>123456 is your code.</p>"
     assert "451" in message.last_error
+    with app.app_context():
+        [details] = db.session.scalars(select(AuditEvent.details).where(AuditEvent.event == "outbox.dead")).all()
+    assert json.loads(details) | {"error": ""} == {
+        "message": message_id,
+        "kind": "code",
+        "channel": "email",
+        "recipient": "b…@mail.example.org",
+        "attempts": 3,
+        "error": "",
+    }
 
 
 def test_a_sent_message_is_erased(frozen, queue, stored, smtp, deliver):
@@ -153,15 +167,19 @@ def test_a_sent_message_is_erased(frozen, queue, stored, smtp, deliver):
 
 def test_two_senders_never_hold_the_same_message(app, queue):
     """Two senders claiming at the same moment, the second between the first's
-    look-up and its claim, end up holding different messages."""
+    look-up and its claim, hold every message between them and none twice (on
+    PostgreSQL the second skips the rows the first locked; on SQLite the first's
+    UPDATE leaves the rows the second took)."""
     queued = [queue(recipient=f"user{n}@mail.example.org") for n in range(3)]
     now = clock.now()
     rival: list[int] = []
+    rival_ran = threading.Event()
 
     def rival_claims_first(state):
         """Run a whole second sender right after this one's look-up of due messages."""
-        if not state.is_select or rival:
+        if not state.is_select or rival_ran.is_set():
             return None
+        rival_ran.set()
         looked_up = state.invoke_statement().freeze()
         with app.app_context():  # another app context: another session and connection
             rival.extend(outbox.claim_due(now))
@@ -172,8 +190,54 @@ def test_two_senders_never_hold_the_same_message(app, queue):
 
         mine = outbox.claim_due(now)
 
-    assert sorted(rival) == queued
+    assert sorted(mine + rival) == queued
     assert set(mine).isdisjoint(rival)
+
+
+@pytest.mark.backends("postgresql")
+def test_a_sender_skips_the_messages_another_is_claiming(app, queue):
+    """On PostgreSQL a sender does not wait for a row another sender has locked in
+    the middle of its claim: it takes the other due messages at once (SKIP LOCKED)."""
+    first, *others = [queue(recipient=f"user{n}@mail.example.org") for n in range(3)]
+    claimed: list[int] = []
+
+    def claim():
+        with app.app_context():
+            claimed.extend(outbox.claim_due(clock.now()))
+
+    locker = sa.create_engine(app.config["DATABASE_URL"])
+    with locker.connect() as rival:
+        rival.execute(sa.text("SELECT id FROM outbox WHERE id = :id FOR UPDATE"), {"id": first})
+        sender = threading.Thread(target=claim)
+        sender.start()
+        sender.join(5)
+        finished_while_locked = not sender.is_alive()
+        rival.rollback()
+    sender.join(5)
+    locker.dispose()
+
+    assert finished_while_locked
+    assert claimed == others
+
+
+@pytest.mark.settings(SENDER_LEASE_SECONDS=60)
+def test_a_batch_gives_back_what_it_cannot_start_in_the_first_half_of_its_lease(frozen, queue, stored, smtp, deliver):
+    """When a slow send takes the batch past half its lease, the messages not started
+    are given back at once rather than started late, when another sender may take them."""
+    queued = [queue(recipient=f"user{n}@mail.example.org") for n in range(3)]
+    tried: list[int] = []
+    with smtp.holding() as held:
+        sender = threading.Thread(target=lambda: tried.append(deliver()))
+        sender.start()
+        held.wait(timeout=5)
+        frozen.shift(timedelta(seconds=30))
+        smtp.hold.clear()
+        sender.join(10)
+
+    after = [stored(message_id) for message_id in queued]
+
+    assert tried == [1]
+    assert [(m.status, m.claimed_until) for m in after] == [("sent", None), ("pending", None), ("pending", None)]
 
 
 @pytest.mark.settings(MAIL_BACKEND="outbox")
