@@ -64,6 +64,18 @@ def sspr_env(workdir: Path, port: int) -> dict[str, str]:
     return env
 
 
+def terminate(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, a clean exit within 30 s, else SIGKILL."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 @dataclass
 class Gunicorn:
     """One gunicorn master with WORKERS sync workers on 127.0.0.1."""
@@ -162,14 +174,7 @@ class Gunicorn:
         return total / ticks
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        terminate(self.process)
 
     def server_times(self) -> dict[str, int]:
         """Request id -> microseconds the worker spent on it, from the access log."""
@@ -209,14 +214,7 @@ class Background:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        terminate(self.process)
 
 
 class OutboxWorker(Background):
