@@ -82,9 +82,13 @@ def check_new_password(
     username: str,
     min_length: int,
     banned_words: tuple[str, ...] = (),
+    current: str | None = None,
     current_hash: str | None = None,
 ) -> list[Problem]:
-    """Every way the new password breaks the rules; empty when it is acceptable."""
+    """Every way the new password breaks the rules; empty when it is acceptable.
+    "The same as now" is checked against ``current``, the current password as the
+    user typed and proved it (a plain comparison), or else against ``current_hash``
+    (an argon2 verification, as costly as hashing)."""
     problems: list[Problem] = []
     length = len(password)
     if length < min_length:
@@ -111,9 +115,17 @@ def check_new_password(
     banned = [w for w in banned_words if w and w.casefold() in folded]
     if banned:
         problems.append(Problem("banned_word", _("Do not use the word “%(word)s” in your password.", word=banned[0])))
-    if current_hash and not problems and verify(current_hash, password):
+    if not problems and _same_as_current(password, current, current_hash):
         problems.append(Problem("same_as_current", _("Choose a password different from your current one.")))
     return problems
+
+
+def _same_as_current(password: str, current: str | None, current_hash: str | None) -> bool:
+    if current is not None:
+        return normalise(password) == normalise(current)
+    if not current_hash:
+        return False
+    return verify(current_hash, password)
 
 
 def advice() -> str:

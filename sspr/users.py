@@ -116,22 +116,27 @@ def authenticate(username: str, password: str) -> tuple[User | None, bool]:
     return user, True
 
 
-def policy_problems(username: str, new: str, *, current_hash: str | None = None) -> list[passwords.Problem]:
+def policy_problems(
+    username: str, new: str, *, current: str | None = None, current_hash: str | None = None
+) -> list[passwords.Problem]:
     """What the policy finds wrong with a new password: the one check behind every
-    password form and the live check as it is typed (which passes no current hash)."""
+    password form and the live check as it is typed (which passes no current password)."""
     pol = policy.current()
     return passwords.check_new_password(
         new,
         username=username,
         min_length=pol.password_min_length,
         banned_words=pol.banned_words,
+        current=current,
         current_hash=current_hash,
     )
 
 
-def password_problems(username: str, new: str, confirm: str, *, current_hash: str | None = None) -> list[str]:
+def password_problems(
+    username: str, new: str, confirm: str, *, current: str | None = None, current_hash: str | None = None
+) -> list[str]:
     """What is wrong with a new password typed twice, in plain words; empty when it is fine."""
-    problems = [p.message for p in policy_problems(username, new, current_hash=current_hash)]
+    problems = [p.message for p in policy_problems(username, new, current=current, current_hash=current_hash)]
     if new != confirm:
         problems.append(_("The two passwords are not the same."))
     return problems
@@ -140,9 +145,17 @@ def password_problems(username: str, new: str, confirm: str, *, current_hash: st
 def change_password(user: User, new: str, confirm: str, *, current: str | None) -> list[str]:
     """Check and stage the user's own password change; the problems, in plain words, if refused.
     ``current`` is the password the user typed to prove it is them (None when already proven)."""
-    if current is not None and not passwords.verify(user.password_hash, current):
-        return [_("Your current password is not right.")]
-    problems = password_problems(user.username, new, confirm, current_hash=user.password_hash)
+    if current is not None:
+        if not passwords.verify(user.password_hash, current):
+            return [_("Your current password is not right.")]
+        problems = password_problems(user.username, new, confirm, current=current)
+    else:
+        # Proven another way (the wizard's codes), so "the same as now" costs an argon2
+        # verification on top of the hash: spent only where keeping the password would
+        # defeat a rule, an expired password or an admin's "change at next sign-in".
+        keeping_defeats_a_rule = must_change(user, policy.current(), clock.now())
+        current_hash = user.password_hash if keeping_defeats_a_rule else None
+        problems = password_problems(user.username, new, confirm, current_hash=current_hash)
     if not problems:
         set_password_hash(user, passwords.hash_password(new))
     return problems

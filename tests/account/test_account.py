@@ -171,6 +171,20 @@ def test_a_weak_new_password_is_refused(app, signed_in, stored_user):
     assert pages.sign_in(app.test_client(), "alice", PASSWORD).status_code == 302
 
 
+def test_the_current_password_is_refused_as_the_new_one(app, signed_in, stored_user):
+    """The same password again is no change: refused, compared with what was typed as the
+    current password (no second argon2 verification), after NFKC as every password is."""
+    before = stored_user("alice")
+
+    fullwidth_first_letter = chr(ord(PASSWORD[0]) + 0xFEE0) + PASSWORD[1:]  # NFKC folds it back
+
+    response = change_password(signed_in, PASSWORD, fullwidth_first_letter)
+
+    assert response.status_code == 400
+    assert "Choose a password different from your current one." in response.get_data(as_text=True)
+    assert stored_user("alice").password_hash == before.password_hash
+
+
 def test_a_password_change_signs_out_every_other_session(app, signed_in):
     """Changing the password ends the sessions of every other browser, and
     keeps this one signed in."""

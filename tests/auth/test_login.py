@@ -174,3 +174,19 @@ def test_after_the_forced_change_the_account_opens_and_the_new_password_works(ap
     assert client.get("/account").status_code == 200
     assert pages.sign_in(app.test_client(), "alice", NEW_PASSWORD).location == "/account"
     assert pages.sign_in(app.test_client(), "alice", PASSWORD).status_code == 400
+
+
+def test_the_forced_change_refuses_the_password_it_replaces(app, client, make_user, stored_user):
+    """Told to change the password, the user cannot type the same one again."""
+    make_user("alice", must_change_password=True)
+    pages.sign_in(client, "alice", PASSWORD)
+    before = stored_user("alice")
+
+    refused = pages.submit(
+        client, client.get("/password"), "/password", current=PASSWORD, password=PASSWORD, confirm=PASSWORD
+    )
+
+    assert refused.status_code == 400
+    assert "Choose a password different from your current one." in refused.get_data(as_text=True)
+    assert stored_user("alice").password_hash == before.password_hash
+    assert stored_user("alice").must_change_password
