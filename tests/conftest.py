@@ -171,8 +171,7 @@ def app(
     )
     for marker in reversed(list(request.node.iter_markers("settings"))):
         config.update(marker.kwargs)
-    smtp.inbox.clear()
-    smtp.refuse = False
+    smtp.reset()
     twilio.inbox.clear()
     twilio.fail_status = 0
     application = create_app(config)

@@ -69,6 +69,7 @@ class ReceivedMail:
     envelope_from: str
     recipients: list[str]
     message: EmailMessage
+    connection: tuple[str, int]  # the sender's (host, port): one per connection
 
     @property
     def text(self) -> str:
@@ -85,6 +86,14 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
 
+    async def handle_EHLO(
+        self, server: Any, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if session.peer not in self.server.connections:  # again after STARTTLS, on the same connection
+            self.server.connections.append(session.peer)
+        return responses
+
     async def handle_RCPT(
         self, server: Any, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
@@ -94,14 +103,20 @@ class _Handler:
             self.server.held.add(session.peer)
             while self.server.hold.is_set():
                 await asyncio.sleep(0.02)
+        if address in self.server.refused:
+            return "450 4.2.1 mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         if self.server.refuse:
             return "451 4.3.0 try again later"
+        if self.server.dropped.intersection(envelope.rcpt_tos):
+            # Closed with no answer (the reply below goes nowhere): the sender cannot tell whether the mail was taken.
+            server.transport.close()
+            return "421 4.3.2 closing"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.server.inbox.add(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
+        self.server.inbox.add(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message, session.peer))
         return "250 OK"
 
 
@@ -111,7 +126,10 @@ class SmtpServer:
 
     def __init__(self, tls: ssl.SSLContext | None = None, credentials: tuple[str, str] | None = None) -> None:
         self.inbox = Inbox()
-        self.refuse = False
+        self.refuse = False  # every mail refused (451 at the end of DATA)
+        self.refused: set[str] = set()  # recipients refused (450 at RCPT TO)
+        self.dropped: set[str] = set()  # recipients whose mail ends with the connection closed, unanswered
+        self.connections: list[tuple[str, int]] = []  # the sender's (host, port) of each connection greeted
         self.hold = threading.Event()
         self.held = Inbox()
         self.logins: list[str] = []
@@ -136,6 +154,14 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def reset(self) -> None:
+        """Nothing received, nothing refused: as new, for the next test."""
+        self.inbox.clear()
+        self.refuse = False
+        self.refused.clear()
+        self.dropped.clear()
+        self.connections.clear()
 
     @property
     def port(self) -> int:

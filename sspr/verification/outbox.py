@@ -10,10 +10,11 @@ message in hand and gives the rest of its leases back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,8 +27,8 @@ from sspr import audit, clock, contacts
 from sspr.errors import DeliveryFailed
 from sspr.extensions import db
 from sspr.models import OutboxMessage
-from sspr.verification.email import MailSender
-from sspr.verification.sms import SmsSender
+from sspr.verification.email import MailBatch, MailSender
+from sspr.verification.sms import SmsBatch, SmsSender
 
 log = logging.getLogger(__name__)
 
@@ -172,41 +173,24 @@ def _change(message_id: int, now: datetime, **values: Any) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def deliver(message: OutboxMessage, now: datetime) -> None:
-    """Try one claimed message once and record the outcome (committed)."""
+def deliver(message: OutboxMessage, now: datetime, senders: Mapping[str, MailBatch | SmsBatch]) -> None:
+    """Try one claimed message once and record the outcome (committed), before the next
+    message: a sender that dies can have sent at most this one without recording it."""
     if message.not_after is not None and now >= message.not_after:
         _finish(message, "expired")
         log.info("%s %d to %s expired before it could be sent", message.channel, message.id, message.recipient)
         db.session.commit()
         return
-    senders: dict[str, MailSender | SmsSender] = current_app.extensions["sspr.senders"]
     message.attempts += 1
     try:
         senders[message.channel].send(message)
     except DeliveryFailed as exc:
-        message.last_error = str(exc)[:500]
-        message.claimed_until = None
-        if message.attempts >= current_app.config["SENDER_MAX_ATTEMPTS"]:
-            _give_up(message)
-            log.error(
-                "%s %d to %s given up after %d attempts: %s",
-                message.channel,
-                message.id,
-                message.recipient,
-                message.attempts,
-                exc,
-            )
-        else:
-            message.next_attempt_at = now + backoff(message.attempts)
-            log.warning(
-                "%s %d to %s failed (attempt %d), retrying at %s: %s",
-                message.channel,
-                message.id,
-                message.recipient,
-                message.attempts,
-                message.next_attempt_at.isoformat(),
-                exc,
-            )
+        _failed(message, now, str(exc))
+    except Exception as exc:
+        # A message the sender chokes on (a bug, or data no server takes) must not stop the
+        # sender and every message behind it: it fails like any other, until given up.
+        log.exception("%s %d to %s: unexpected error", message.channel, message.id, message.recipient)
+        _failed(message, now, f"unexpected error: {exc!r}")
     else:
         message.sent_at = now
         message.last_error = ""
@@ -214,22 +198,70 @@ def deliver(message: OutboxMessage, now: datetime) -> None:
     db.session.commit()
 
 
+def _failed(message: OutboxMessage, now: datetime, error: str) -> None:
+    """Record a failed try: another after the back-off, or given up after the last."""
+    message.last_error = error[:500]
+    message.claimed_until = None
+    if message.attempts >= current_app.config["SENDER_MAX_ATTEMPTS"]:
+        _give_up(message)
+        log.error(
+            "%s %d to %s given up after %d attempts: %s",
+            message.channel,
+            message.id,
+            message.recipient,
+            message.attempts,
+            error,
+        )
+    else:
+        message.next_attempt_at = now + backoff(message.attempts)
+        log.warning(
+            "%s %d to %s failed (attempt %d), retrying at %s: %s",
+            message.channel,
+            message.id,
+            message.recipient,
+            message.attempts,
+            message.next_attempt_at.isoformat(),
+            error,
+        )
+
+
+@contextlib.contextmanager
+def _kept_after_commit() -> Iterator[None]:
+    """Loaded rows stay loaded across commits: the batch's messages are read once, not
+    read again after each one's commit.  What is read cannot change meanwhile: no one
+    changes a message another sender holds."""
+    session = db.session()
+    expiring = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = expiring
+
+
 def deliver_due(stopping: threading.Event | None = None) -> int:
     """Deliver what is due now; the number of messages tried.  Once ``stopping`` is
     set, the message in hand is finished and the leases on the rest are given back."""
     claimed_at = clock.now()
     claimed = claim_due(claimed_at)
+    if not claimed:
+        return 0
     held_until = claimed_at + lease()
-    for index, message_id in enumerate(claimed):
-        # A message is started only in the first half of the lease, so that a slow send
-        # ends before the lease does and another sender may take the message (and send it again).
-        if (stopping is not None and stopping.is_set()) or clock.now() >= claimed_at + lease() / 2:
-            release(claimed[index:], held_until)
-            return index
-        message = db.session.get(OutboxMessage, message_id)
-        if message is not None:
-            deliver(message, clock.now())
-    return len(claimed)
+    app_senders: dict[str, MailSender | SmsSender] = current_app.extensions["sspr.senders"]
+    with _kept_after_commit(), contextlib.ExitStack() as batches:
+        messages = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
+        ).all()
+        # Each channel's connection opens at its first message and closes when the batch ends.
+        senders = {channel: batches.enter_context(sender.batch()) for channel, sender in app_senders.items()}
+        for index, message in enumerate(messages):
+            # A message is started only in the first half of the lease, so that a slow send
+            # ends before the lease does and another sender may take the message (and send it again).
+            if (stopping is not None and stopping.is_set()) or clock.now() >= claimed_at + lease() / 2:
+                release([m.id for m in messages[index:]], held_until)
+                return index
+            deliver(message, clock.now(), senders)
+    return len(messages)
 
 
 class Sender:

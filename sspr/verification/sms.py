@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,9 +26,14 @@ class Sms(Protocol):
     body_text: str
 
 
-class SmsSender(Protocol):
+class SmsBatch(Protocol):
     def send(self, sms: Sms) -> None:
         """Deliver or raise DeliveryFailed."""
+
+
+class SmsSender(SmsBatch, Protocol):
+    def batch(self) -> AbstractContextManager[SmsBatch]:
+        """A sender for several SMS in a row, until the block ends."""
 
 
 class OutboxSmsSender:
@@ -43,6 +50,9 @@ class OutboxSmsSender:
         except OSError as exc:
             raise DeliveryFailed(f"cannot write to {self.folder}: {exc}") from exc
         log.info("SMS %d to %s written to %s", sms.id, sms.recipient, path)
+
+    def batch(self) -> AbstractContextManager[OutboxSmsSender]:
+        return contextlib.nullcontext(self)
 
 
 class RedirectedHttpClient(TwilioHttpClient):
@@ -76,3 +86,7 @@ class TwilioSmsSender:
         except (TwilioException, OSError) as exc:
             raise DeliveryFailed(f"Twilio: {exc}") from exc
         log.info("SMS %d to %s accepted by Twilio as %s", sms.id, sms.recipient, message.sid)
+
+    def batch(self) -> AbstractContextManager[TwilioSmsSender]:
+        # One client for the app (its HTTP session keeps connections open): nothing to open per batch.
+        return contextlib.nullcontext(self)

@@ -283,3 +283,73 @@ def test_the_sender_thread_delivers_without_being_asked(client, sender, queue, s
 
     assert smtp.wait_for(MAILBOX, timeout=10).text.strip() == "123456 is your code."
     assert sender.thread is not None and sender.thread.is_alive()
+
+
+RECIPIENTS = [f"user{n}@mail.example.org" for n in range(3)]
+
+
+def test_a_batch_goes_out_over_one_smtp_connection(frozen, queue, stored, smtp, deliver):
+    """The mails claimed together go out one after another on one connection."""
+    queued = [queue(recipient=to) for to in RECIPIENTS]
+
+    tried = deliver()
+
+    assert tried == 3
+    assert [stored(message_id).status for message_id in queued] == ["sent"] * 3
+    assert [m.recipients for m in smtp.inbox.items] == [[to] for to in RECIPIENTS]
+    assert len(smtp.connections) == 1
+    assert {m.connection for m in smtp.inbox.items} == set(smtp.connections)
+
+
+def test_a_mail_refused_mid_batch_is_retried_and_the_others_go_out(frozen, queue, stored, smtp, deliver):
+    """A recipient the server refuses (450) fails that mail alone: the others go out on the
+    same connection, and the refused one after its back-off."""
+    first, second, third = RECIPIENTS
+    queued = [queue(recipient=to) for to in RECIPIENTS]
+    smtp.refused.add(second)
+    deliver()
+    after_refusal = [stored(message_id) for message_id in queued]
+    smtp.refused.clear()
+    frozen.shift(outbox.backoff(1))
+
+    deliver()
+
+    assert [(m.status, m.attempts) for m in after_refusal] == [("sent", 1), ("pending", 1), ("sent", 1)]
+    assert "450" in after_refusal[1].last_error
+    assert stored(queued[1]).status == "sent"
+    assert [m.recipients for m in smtp.inbox.items] == [[first], [third], [second]]
+    assert smtp.inbox.items[0].connection == smtp.inbox.items[1].connection
+
+
+def test_a_connection_dropped_mid_batch_is_reopened_for_the_rest(frozen, queue, stored, smtp, deliver):
+    """A connection that breaks during a mail fails that mail (retried later: it may or may
+    not have been taken) and the next mail goes out on a new connection."""
+    first, second, third = RECIPIENTS
+    queued = [queue(recipient=to) for to in RECIPIENTS]
+    smtp.dropped.add(second)
+
+    deliver()
+
+    after = [stored(message_id) for message_id in queued]
+    assert [(m.status, m.attempts) for m in after] == [("sent", 1), ("pending", 1), ("sent", 1)]
+    assert after[1].next_attempt_at == START + outbox.backoff(1)
+    assert [m.recipients for m in smtp.inbox.items] == [[first], [third]]
+    assert len(smtp.connections) == 2
+    assert [m.connection for m in smtp.inbox.items] == smtp.connections
+
+
+def test_a_message_the_sender_chokes_on_fails_alone(frozen, queue, stored, smtp, deliver):
+    """A mail that cannot even be built (here a recipient with a line break, which no
+    form lets in) fails like a refused one, with the error kept; the sender goes on to
+    the next mail instead of stopping."""
+    broken = queue(recipient="bob@mail.example.org\nBcc: everyone@mail.example.org")
+    fine = queue()
+
+    tried = deliver()
+
+    choked, sent = stored(broken), stored(fine)
+    assert tried == 2
+    assert (choked.status, choked.attempts, choked.next_attempt_at) == ("pending", 1, START + outbox.backoff(1))
+    assert "unexpected error" in choked.last_error
+    assert sent.status == "sent"
+    assert [m.recipients for m in smtp.inbox.items] == [[MAILBOX]]

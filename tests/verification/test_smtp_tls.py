@@ -96,6 +96,19 @@ def test_starttls_and_login_deliver_the_mail(relay, certificate):
     assert relay.logins == [LOGIN[0]]
 
 
+def test_a_batch_starts_tls_and_logs_in_once_for_all_its_mails(relay, certificate):
+    """Mails sent as a batch share one connection: one STARTTLS, one login, then every mail."""
+    recipients = [f"user{n}@mail.example.org" for n in range(3)]
+
+    with sender(relay, SMTP_CA_FILE=str(certificate[0])).batch() as batch:
+        for n, to in enumerate(recipients):
+            batch.send(Mail(id=n, recipient=to))
+
+    assert [m.recipients for m in relay.inbox.items] == [[to] for to in recipients]
+    assert relay.logins == [LOGIN[0]]
+    assert len(relay.connections) == 1
+
+
 def test_an_untrusted_certificate_stops_the_delivery(relay):
     """Without the private CA the certificate is refused: no login is sent, nothing is delivered."""
     with pytest.raises(DeliveryFailed, match="CERTIFICATE_VERIFY_FAILED"):
