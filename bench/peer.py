@@ -42,6 +42,7 @@ from sspr.config import DEFAULTS
 
 DJANGO_VENV = ROOT / "bench" / ".venv-django"
 PASSWORD_POOL_MIN = 20
+KINDS = ("hello", "argon2", "form", "known", "unknown", "both", "password")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -58,6 +59,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quiet-limit", type=float, default=QUIET_LIMIT, help="others' cores over which it is not quiet")
     p.add_argument("--django-venv", type=Path, default=DJANGO_VENV, help="the peer's own venv (made if missing)")
     p.add_argument("--skip-pairs", action="store_true", help="no pair probe")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=KINDS,
+        metavar="KIND",
+        help=f"only these windows ({', '.join(KINDS)}); a partial run, for a closer look at one step",
+    )
     p.add_argument("--quick", action="store_true", help="a smoke run: 200 pairs, one round of short windows")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (databases, mail, logs)")
     p.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
@@ -126,11 +134,11 @@ class Target:
     """One kind of window: its label, the app (None: hello, argon2) and what it sends."""
 
     label: str
-    kind: str  # hello, argon2, form, known, unknown, both, password
+    kind: str  # one of KINDS
     app: Sspr | Django | None = None
 
 
-def targets(apps: list[Sspr | Django]) -> list[Target]:
+def targets(apps: list[Sspr | Django], only: list[str] | None = None) -> list[Target]:
     found = [Target("hello", "hello"), Target("argon2 (bare, 2 processes)", "argon2")]
     for app in apps:
         found += [
@@ -140,7 +148,7 @@ def targets(apps: list[Sspr | Django]) -> list[Target]:
             Target(f"{app.name} POST first, both", "both", app),
             Target(f"{app.name} POST password", "password", app),
         ]
-    return found
+    return [t for t in found if only is None or t.kind in only]
 
 
 class Run:
@@ -175,7 +183,7 @@ class Run:
         return found
 
     def rounds(self) -> None:
-        every = targets(self.apps)
+        every = targets(self.apps, self.args.only)
         for r in range(self.args.rounds):
             for target in every[r % len(every) :] + every[: r % len(every)]:  # rotate: no target always first
                 record = self.window(target)
