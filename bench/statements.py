@@ -21,6 +21,7 @@ import re
 import secrets
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,11 @@ def hidden(html: str, action: str) -> dict[str, str]:
 
 
 def token_payload(token: str) -> dict[str, Any]:
-    """The readable part of an itsdangerous token (what any browser can decode)."""
-    body = token.split(".")[0]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))  # type: ignore[no-any-return]
+    """The readable part of an itsdangerous token (what any browser can decode);
+    a leading "." marks a payload itsdangerous compressed."""
+    body = token.removeprefix(".").split(".")[0]
+    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    return json.loads(zlib.decompress(raw) if token.startswith(".") else raw)  # type: ignore[no-any-return]
 
 
 def walk(client: FlaskClient, name: str, method: str, log: list[str]) -> list[dict[str, Any]]:
@@ -61,7 +64,8 @@ def walk(client: FlaskClient, name: str, method: str, log: list[str]) -> list[di
         response = client.post(action, data={**hidden(page, action), **fields})
         page = response.get_data(as_text=True)
         payload = token_payload(hidden(page, next_action)["token"])
-        payload.pop("f", None)  # the flow id differs by design
+        payload.pop("f", None)  # the flow id and the page's nonce are random by design
+        payload.pop("n", None)
         seen.append({"step": label, "status": response.status_code, "statements": list(log), "token": payload})
     return seen
 

@@ -12,7 +12,20 @@ from typing import Any
 import click
 from flask import Flask
 
-from sspr import cli, database, errors, i18n, passwords, ratelimits, reminders, retention, security, sessions, setup
+from sspr import (
+    cli,
+    database,
+    errors,
+    i18n,
+    passwords,
+    policy,
+    ratelimits,
+    reminders,
+    retention,
+    security,
+    sessions,
+    setup,
+)
 from sspr import config as configuration
 from sspr.account.views import bp as account
 from sspr.admin.blueprint import bp as admin
@@ -45,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     errors.register(app)
     database.init_app(app)
+    policy.init_app(app)
 
     app.extensions["sspr.hasher"] = passwords.build_hasher(app.config["ARGON2_PROFILE"])
     app.extensions["sspr.senders"] = _senders(app.config)

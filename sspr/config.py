@@ -66,8 +66,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ACCOUNT_PER_USER": "10 per minute;50 per hour",
     # Posts per client address to /password-check, which the pages' script asks as a new password is typed.
     "RATELIMIT_PASSWORD_CHECK": "30 per minute;300 per hour",
-    # A limited request gets a Retry-After header.
-    "RATELIMIT_HEADERS_ENABLED": True,
+    # Flask-Limiter's X-RateLimit-* headers on every response of a limited route (each costs a
+    # read of the counters).  A request over a limit gets Retry-After either way.
+    "RATELIMIT_HEADERS_ENABLED": False,
     # Proxies in front that set X-Forwarded-For and X-Forwarded-Proto (0: none).  Behind
     # one, set 1: otherwise every client has the proxy's address and they share one limit.
     "TRUSTED_PROXIES": 0,

@@ -1,4 +1,4 @@
-"""Form pieces shared by every blueprint: field limits and the text validator."""
+"""Form pieces shared by every blueprint: field limits, the text validator and the base form."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, Form
+from markupsafe import Markup, escape
+from wtforms import Field, Form, HiddenField, PasswordField, RadioField, StringField, SubmitField, widgets
+from wtforms.csrf.core import CSRFTokenField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import ValidationError
+from wtforms.widgets.core import clean_key
+
+from sspr.i18n import WTFORMS_MESSAGES, WTFormsMessages
 
 # Longest value any text field takes; longer input is refused, never cut.
 TEXT_MAX = 320
@@ -30,5 +36,63 @@ class PlainText:
             raise ValidationError(_l("This contains characters that cannot be typed, such as control characters."))
 
 
-class ActionForm(FlaskForm):
+def html_params(**attributes: Any) -> Markup:
+    """WTForms' html_params, to the same markup (sorted, escaped, True bare, False
+    left out), without the Markup.format that takes most of a widget's time."""
+    params = []
+    for key, value in sorted(attributes.items()):
+        if value is False:
+            continue
+        name = escape(clean_key(key))
+        params.append(name if value is True else f'{name}="{str(escape(value)).replace(chr(34), "&quot;")}"')
+    return Markup(" ".join(params))  # noqa: S704 - every name and value is escaped above
+
+
+class TextInput(widgets.TextInput):
+    html_params = staticmethod(html_params)
+
+
+class PasswordInput(widgets.PasswordInput):
+    html_params = staticmethod(html_params)
+
+
+class HiddenInput(widgets.HiddenInput):
+    html_params = staticmethod(html_params)
+
+
+class SubmitInput(widgets.SubmitInput):
+    html_params = staticmethod(html_params)
+
+
+class RadioInput(widgets.RadioInput):
+    html_params = staticmethod(html_params)
+
+
+# The widget each plain field of an SsprForm renders with, unless it names its own.
+FAST_WIDGETS: dict[type[Field], tuple[str, object]] = {
+    StringField: ("widget", TextInput()),
+    PasswordField: ("widget", PasswordInput()),
+    HiddenField: ("widget", HiddenInput()),
+    CSRFTokenField: ("widget", HiddenInput()),
+    SubmitField: ("widget", SubmitInput()),
+    RadioField: ("option_widget", RadioInput()),
+}
+
+
+class SsprForm(FlaskForm):
+    """The base of sspr's forms: WTForms' own messages come from a catalogue read once
+    per process, and plain inputs render faster (FAST_WIDGETS), to the same markup."""
+
+    class Meta:
+        def get_translations(self, form: Form) -> WTFormsMessages:
+            return WTFORMS_MESSAGES
+
+        def bind_field(self, form: Form, unbound_field: UnboundField, options: dict[str, Any]) -> Field:
+            fast = FAST_WIDGETS.get(unbound_field.field_class)
+            if fast is not None and fast[0] not in unbound_field.kwargs:
+                options = {**options, fast[0]: fast[1]}
+            return super().bind_field(form, unbound_field, options)  # type: ignore[misc]
+
+
+class ActionForm(SsprForm):
     """A button that does one thing: the form carries only its CSRF token."""

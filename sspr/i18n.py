@@ -3,13 +3,21 @@ browser's Accept-Language, else the first configured language."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import get_locale
+from functools import cache
+
+from babel import Locale, support
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import get_locale, get_translations
+from wtforms.i18n import messages_path
 
 from sspr.extensions import babel
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
+    return _parsed(_language())
+
+
+def _language() -> str:
     languages: list[str] = current_app.config["LANGUAGES"]
     if not has_request_context():
         # A command or the sender thread: no browser to ask.  Messages to a
@@ -21,6 +29,43 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or languages[0]
 
 
+@cache
+def _parsed(language: str) -> Locale:
+    """Parsed once per process (Flask-Babel would parse the code again in every request)."""
+    return Locale.parse(language)
+
+
+class WTFormsMessages:
+    """WTForms' own messages (such as "Not a valid choice.") in the current language.
+    Flask-WTF reads WTForms' catalogue from disk again in every request that shows
+    one; here each language's catalogue is read once per process."""
+
+    def gettext(self, string: str) -> str:
+        return _wtforms_catalogue(str(get_locale())).ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalogue(str(get_locale())).ungettext(singular, plural, n)
+
+
+WTFORMS_MESSAGES = WTFormsMessages()
+
+
+@cache
+def _wtforms_catalogue(locale: str) -> support.NullTranslations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+def _translations() -> support.NullTranslations:
+    """Flask-Babel's catalogue for the current language, found once per request and
+    language (a mail forces its user's language): Flask-Babel's own lookup reads a
+    dozen context locals, and a page asks for it 10 to 20 times."""
+    locale = get_locale()
+    found = g.get("sspr_translations")
+    if found is None or found[0] is not locale:
+        found = g.sspr_translations = (locale, get_translations())
+    return found[1]  # type: ignore[no-any-return]
+
+
 def text_direction() -> str:
     """How the current language is written, "ltr" or "rtl", for an <html dir>."""
     locale = get_locale()
@@ -29,6 +74,14 @@ def text_direction() -> str:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    # In place of the callables Flask-Babel gave the templates: the same, with the lookup above.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals["text_direction"] = text_direction
 

@@ -1,26 +1,36 @@
 """The self-service policy: what the wizard offers and which passwords it accepts.
 
-It lives in the database (the settings table) so a change reaches every app
-server at once.  The same parser serves `sspr policy set` and the admin console.
+It lives in the database (the settings table) so that a change reaches every
+app server.  Each app process reads it at most once every REREAD_SECONDS (every
+page needs it, and a read is a query): a change counts at once in the process
+that made it, and within REREAD_SECONDS on every other.  The same parser serves
+`sspr policy set` and the admin console.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import phonenumbers
-from flask import g
+from flask import Flask, current_app, g
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from sspr import clock
 from sspr.extensions import db
 from sspr.models import Setting
 
 METHODS = ("email", "sms")
+# Seconds an app process goes on using the policy it read before it reads it again.
+REREAD_SECONDS = 1.0
+# Marks a database session that staged a policy change (Session.info).
+_CHANGED = "sspr.policy_changed"
 
 
 class PolicyError(ValueError):
@@ -213,10 +223,41 @@ def check(policy: Policy) -> Policy:
     return policy
 
 
+class SharedCopy:
+    """The policy as this process last read it, kept for ``seconds``.
+
+    ``forget`` drops it; a read that began before ``forget`` is not kept, since
+    it may hold the values from before the change."""
+
+    def __init__(self, seconds: float = REREAD_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._copy: tuple[Policy, float] | None = None
+        self._generation = 0
+        # No forget() may slip in between a read's check and its keeping.
+        self._lock = threading.Lock()
+
+    def get(self, read: Callable[[], Policy]) -> Policy:
+        copy, now = self._copy, self.clock()
+        if copy is not None and now - copy[1] < self.seconds:
+            return copy[0]
+        generation = self._generation
+        policy = read()
+        with self._lock:
+            if generation == self._generation:
+                self._copy = (policy, now)
+        return policy
+
+    def forget(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._copy = None
+
+
 def current() -> Policy:
-    """The policy in force, read once per request."""
+    """The policy in force: one copy for the whole request, from this process's shared copy."""
     if "sspr_policy" not in g:
-        g.sspr_policy = load()
+        g.sspr_policy = current_app.extensions["sspr.policy"].get(load)
     return g.sspr_policy  # type: ignore[no-any-return]
 
 
@@ -240,5 +281,23 @@ def save(changes: dict[str, Any]) -> tuple[Policy, Policy]:
             db.session.add(Setting(key=key, value=value))
         else:
             row.value, row.updated_at = value, clock.now()
+    db.session.info[_CHANGED] = True
+    current_app.extensions["sspr.policy"].forget()
     g.pop("sspr_policy", None)
     return before, after
+
+
+def _transaction_ended(session: Session, *_: Any) -> None:
+    """A policy change was committed or given up: this process reads the policy again.
+    save() forgets too, but a read between it and the transaction's end may be kept:
+    another request's, with the values from before, or this one's, with values a
+    rollback voids."""
+    if session.info.pop(_CHANGED, False):
+        current_app.extensions["sspr.policy"].forget()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["sspr.policy"] = SharedCopy()
+    for name in ("after_commit", "after_soft_rollback"):
+        if not event.contains(db.session, name, _transaction_ended):
+            event.listen(db.session, name, _transaction_ended)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Callable
 
 from flask import Flask, current_app, request, session
@@ -64,6 +65,14 @@ def _session_user() -> str:
 
 def _signed_out() -> bool:
     return not isinstance(session.get("uid"), int)
+
+
+def retry_after() -> int:
+    """Seconds until the limit this request went over lets the next one through."""
+    broken = limiter.current_limit
+    if broken is None:
+        return 60
+    return max(1, int(broken.reset_at - time.time()))
 
 
 def init_app(app: Flask) -> None:

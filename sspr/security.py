@@ -20,6 +20,16 @@ CSP = (
 
 # Browser features no page of sspr uses, turned off for it and anything it could be made to load.
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+# What every response gets, unless its view set a header of the same name.
+HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Permissions-Policy", PERMISSIONS),
+)
 
 # What an HTML form posts (no body at all, for a button with no fields, counts too).
 FORM_BODIES = ("", "application/x-www-form-urlencoded")
@@ -49,19 +59,16 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-        response.headers.setdefault("Permissions-Policy", PERMISSIONS)
+        headers = [*HEADERS]
         if request.endpoint != "static":
             # Every page holds a CSRF token, personal data or a step token: nothing stays in a
             # cache, and the back button after sign-out shows no signed-in page.
-            response.headers.setdefault("Cache-Control", "no-store")
+            headers.append(("Cache-Control", "no-store"))
         if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            headers.append(("Strict-Transport-Security", "max-age=31536000"))
+        # One pass over the names already set (setdefault would scan them once per header).
+        present = {name.lower() for name, _value in response.headers}
+        response.headers.extend([(name, value) for name, value in headers if name.lower() not in present])
         return response
 
 

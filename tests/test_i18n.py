@@ -17,6 +17,8 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
+from flask import render_template_string
+from flask_babel import force_locale
 
 from tests import pages
 from tests.wizard import Wizard
@@ -177,6 +179,37 @@ def test_unsupported_lang_parameter_is_ignored(client):
     html = page.get_data(as_text=True)
     assert '<html lang="en">' in html
     assert "Forgot your password?" in html
+
+
+def test_text_forced_into_another_language_leaves_the_page_in_its_own(app):
+    """In one request, text forced into a user's language (as a mail is) is in that language,
+    and the page's own text before and after it in the page's."""
+    template = "{{ _('Forgot your password?') }}"
+    with app.test_request_context("/password-reset", headers={"Accept-Language": "en"}):
+        before = render_template_string(template)
+        with force_locale("da"):
+            forced = render_template_string(template)
+        after = render_template_string(template)
+
+    assert before == after == "Forgot your password?"
+    assert forced == "Har du glemt din adgangskode?"
+
+
+@pytest.mark.settings(LANGUAGES=["en", "de"])
+def test_wtforms_own_messages_come_in_each_browsers_language(app):
+    """WTForms' own messages (a method the page never offered) come in each browser's language,
+    from WTForms' catalogue for it: German, which WTForms ships, then English."""
+    pages_shown = {}
+    for language in ("de", "en"):
+        client = app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+        wizard = Wizard(client)
+        wizard.username("nobody")
+        pages_shown[language] = wizard.method("fax")
+
+    assert pages_shown["de"].status_code == pages_shown["en"].status_code == 400
+    assert "Keine gültige Auswahl." in pages_shown["de"].get_data(as_text=True)
+    assert "Not a valid choice." in pages_shown["en"].get_data(as_text=True)
 
 
 @pytest.mark.policy(code_lifetime_minutes=10)

@@ -67,6 +67,7 @@ def start(username: str, binding: str, locale: str | None) -> Page:
         subject_key=_subject_key(username),
         binding=digest(binding),
         step=METHOD,
+        methods_verified="",
         locale=locale,
     )
     db.session.add(flow)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import InputRequired
 
-from sspr.forms import PASSWORD_INPUT_MAX, PlainText
+from sspr.forms import PASSWORD_INPUT_MAX, PlainText, SsprForm
 
 METHOD_LABELS = {
     "email": _l("A code by e-mail to my alternate e-mail address"),
@@ -15,7 +14,7 @@ METHOD_LABELS = {
 }
 
 
-class UsernameForm(FlaskForm):
+class UsernameForm(SsprForm):
     username = StringField(
         _l("User name"),
         validators=[InputRequired(_l("Enter your user name.")), PlainText(150)],
@@ -24,7 +23,7 @@ class UsernameForm(FlaskForm):
     submit = SubmitField(_l("Next"))
 
 
-class StepForm(FlaskForm):
+class StepForm(SsprForm):
     token = HiddenField(validators=[InputRequired(), PlainText(2000)])
 
 
@@ -77,6 +76,6 @@ class UnlockForm(StepForm):
     unlock = SubmitField(_l("Unlock my account and keep my password"))
 
 
-class LinkForm(FlaskForm):
+class LinkForm(SsprForm):
     link = HiddenField(validators=[InputRequired(), PlainText(2000)])
     submit = SubmitField(_l("Continue"))

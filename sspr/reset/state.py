@@ -132,8 +132,10 @@ def commit_step(flow: ResetFlow, step: str) -> str:
     and a token's payload is readable."""
     flow.step = step
     flow.step_nonce = secrets.token_hex(16)
+    # Read before the commit, which expires the flow: after it, reading costs a query.
+    payload = {"f": flow.id, "s": step, "n": flow.step_nonce}
     db.session.commit()
-    return tokens.dump(tokens.RESET_STEP, {"f": flow.id, "s": step, "n": flow.step_nonce})
+    return tokens.dump(tokens.RESET_STEP, payload)
 
 
 def rounds(pol: policy.Policy) -> int:
@@ -175,9 +177,12 @@ def page_for(
 
 
 def next_page(flow: ResetFlow, step: str, errors: list[str] | None = None, notice: str | None = None) -> Page:
-    """Commit the move to ``step``; its page, with a fresh token."""
-    token = commit_step(flow, step)
-    return page_for(flow, policy.current(), token, errors, notice)
+    """Commit the move to ``step``; its page, with a fresh token.  The page is made
+    before the commit, from the flow as this step leaves it (no query to read it again)."""
+    flow.step = step
+    page = page_for(flow, policy.current(), "", errors, notice)
+    page.token = commit_step(flow, step)
+    return page
 
 
 def reshow(token: str, binding: str | None, step: str, errors: list[str]) -> Page:

@@ -69,9 +69,9 @@ def _render(step: str, status: int = 200, **context: object) -> ResponseReturnVa
     if not pol.confirm_destination:
         steps.remove(state.DESTINATION)
     number = steps.index(step) + 1 if step in steps else len(steps)
-    return render_template(
-        f"reset/{step}.html", steps=steps, step_number=number, policy=pol, advice=passwords.advice(), **context
-    ), status
+    if step == state.PASSWORD:
+        context["advice"] = passwords.advice()
+    return render_template(f"reset/{step}.html", steps=steps, step_number=number, policy=pol, **context), status
 
 
 def _run(step: str, form: FlaskForm, action: state.Step) -> ResponseReturnValue:
