@@ -22,6 +22,18 @@ class UserError(ValueError):
     """A user cannot be created or changed as asked; str() says why, for people."""
 
 
+def self_service_id(username: str, pol: policy.Policy) -> int | None:
+    """The id of the user of this name if they may use the reset wizard (not blocked, in
+    the policy's self-service scope); else None.  The same work whether such a user
+    exists or not: only columns are read (no object to build for a known name), and
+    the scope is checked for every name."""
+    found = db.session.execute(
+        select(User.id, User.blocked, User.groups).where(User.username_key == contacts.username_key(username))
+    ).first()
+    allowed = pol.allows_self_service(found.groups if found is not None else "")
+    return found.id if found is not None and allowed and not found.blocked else None
+
+
 def find(username: str) -> User | None:
     key = contacts.username_key(username)
     if not key:

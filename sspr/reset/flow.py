@@ -58,12 +58,10 @@ def _subject_key(username: str) -> str:
 def start(username: str, binding: str, locale: str | None) -> Page:
     """Step 1: a user name.  Known or not, a flow is made and the method page follows.
     A blocked user, or one the policy leaves out of self-service, walks the decoy path."""
-    user = users.find(username)
-    if user is not None and (user.blocked or not policy.current().allows_self_service(user.groups)):
-        user = None
+    user_id = users.self_service_id(username, policy.current())
     flow = ResetFlow(
         id=secrets.token_hex(16),
-        user_id=user.id if user else None,
+        user_id=user_id,
         subject_key=_subject_key(username),
         binding=digest(binding),
         step=METHOD,
