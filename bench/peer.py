@@ -13,6 +13,7 @@ of ratios measured in the same rounds and writes JSON to bench/results/.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -58,6 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--wait-quiet", type=float, default=20, help="wait up to this long for other load to settle")
     p.add_argument("--quiet-limit", type=float, default=QUIET_LIMIT, help="others' cores over which it is not quiet")
     p.add_argument("--django-venv", type=Path, default=DJANGO_VENV, help="the peer's own venv (made if missing)")
+    p.add_argument("--slices", type=int, default=20, help="alternating known/unknown slices per app")
+    p.add_argument("--slice-seconds", type=float, default=1.0, help="length of one alternating slice")
     p.add_argument("--skip-pairs", action="store_true", help="no pair probe")
     p.add_argument(
         "--only",
@@ -72,7 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--report", type=Path, metavar="JSON", help="print the tables of an earlier run and exit")
     args = p.parse_args(argv)
     if args.quick:  # smoke-run defaults; options given explicitly still win
-        p.set_defaults(pairs=200, rounds=1, seconds=2, hash_seconds=4, wait_quiet=0)
+        p.set_defaults(pairs=200, rounds=1, seconds=2, hash_seconds=4, wait_quiet=0, slices=4)
         args = p.parse_args(argv)
     return args
 
@@ -180,6 +183,32 @@ class Run:
             found[app.name] = probe.pairs(app.first_post(), app.first_status, self.args.pairs, self.args.pairs_seconds)
             found[app.name]["other_cores"] = self.meter.lap()["other_cores"]
             print(f"pairs {app.name}: {found[app.name]}", flush=True)
+        return found
+
+    def alternate(self) -> dict[str, Any]:
+        """The first step's known/unknown throughput from short slices in turn (known,
+        unknown, unknown, known, ...: drift and throttling fall on both alike), rather
+        than from two whole windows, which differ by several percent from drift alone."""
+        found = {}
+        for app in self.apps:
+            send = app.first_post()
+            totals = {who: {"completed": 0, "failed": 0, "seconds": 0.0} for who in ("known", "unknown")}
+            for i in range(self.args.slices):
+                who = ("known", "unknown")[(i + i // 2) % 2]  # K U U K K U U K ...
+                slice_ = load.measure(
+                    f"{app.name} {who}",
+                    self.args.clients,
+                    self.args.slice_seconds,
+                    functools.partial(send, who),
+                    app.first_status,
+                    app.server.cpu_seconds,
+                    self.meter,
+                )
+                for key in ("completed", "failed", "seconds"):
+                    totals[who][key] += getattr(slice_, key)
+            rates = {who: t["completed"] / t["seconds"] for who, t in totals.items()}
+            found[app.name] = {**totals, "ratio": rates["known"] / rates["unknown"]}
+            print(f"alternating {app.name}: known {rates['known']:.1f}/s unknown {rates['unknown']:.1f}/s", flush=True)
         return found
 
     def rounds(self) -> None:
@@ -344,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         run.calibrate()
         if not args.skip_pairs:
             results["pairs"] = run.probe_pairs()
+        if args.slices and (args.only is None or {"known", "unknown"} & set(args.only)):
+            results["alternating"] = run.alternate()
         run.rounds()
         results["windows"] = run.records
     finally:

@@ -134,7 +134,11 @@ def enumeration_table(results: dict[str, Any]) -> str:
     clients = results["settings"]["load_clients"]
     rows = []
     for app in APPS:
-        known_unknown = ratio(records, f"{app} POST first, known", f"{app} POST first, unknown")
+        alternating = results.get("alternating", {}).get(app)
+        if alternating is not None:
+            known_unknown = alternating["ratio"]
+        else:  # runs before the alternating slices: the ratio of the two windows
+            known_unknown = ratio(records, f"{app} POST first, known", f"{app} POST first, unknown")
         gaps = [
             r["p50_gap_ms"] for r in records if r["target"] == f"{app} POST first, both" and r["p50_gap_ms"] is not None
         ]
