@@ -30,7 +30,7 @@ def edit() -> ResponseReturnValue:
     if policy_impact.narrows(proposal.before, proposal.after) and not form.confirmed(basis):
         return _confirm_page(form, proposal, basis)
     policy_edit.save(proposal, sessions.signed_in_user())
-    flash(_("The policy is saved. It applies at once."))
+    flash(_("The policy is saved. It applies within a second."))
     return redirect(url_for("admin.policy"))
 
 

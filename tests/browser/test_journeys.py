@@ -194,7 +194,7 @@ def test_admin_policy_change_takes_effect(page, wizard, t, root, alice, bob, sig
     expect(heading(page)).to_have_text(exactly(t("Confirm the stricter policy")))
     expect(page.get_by_role("list").filter(has_text="bob")).to_have_count(1)
     press(page, t, "Save the stricter policy")
-    expect(page.get_by_role("status")).to_have_text(exactly(t("The policy is saved. It applies at once.")))
+    expect(page.get_by_role("status")).to_have_text(exactly(t("The policy is saved. It applies within a second.")))
 
     wizard.open()
     wizard.username("alice")
