@@ -229,16 +229,16 @@ class SharedCopy:
     ``forget`` drops it; a read that began before ``forget`` is not kept, since
     it may hold the values from before the change."""
 
-    def __init__(self, seconds: float = REREAD_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, seconds: float = REREAD_SECONDS, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
-        self.clock = clock
+        self.monotonic = monotonic
         self._copy: tuple[Policy, float] | None = None
         self._generation = 0
         # No forget() may slip in between a read's check and its keeping.
         self._lock = threading.Lock()
 
     def get(self, read: Callable[[], Policy]) -> Policy:
-        copy, now = self._copy, self.clock()
+        copy, now = self._copy, self.monotonic()
         if copy is not None and now - copy[1] < self.seconds:
             return copy[0]
         generation = self._generation

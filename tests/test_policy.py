@@ -24,7 +24,7 @@ class Clock:
 def test_a_copy_is_kept_for_its_seconds_then_read_again():
     """Reads within REREAD_SECONDS get the first read's policy; the next one reads again."""
     clock = Clock()
-    copy = SharedCopy(clock=clock)
+    copy = SharedCopy(monotonic=clock)
     copy.get(lambda: Policy(helpdesk="first"))
     clock.now = policy.REREAD_SECONDS - 0.01
     kept = copy.get(lambda: Policy(helpdesk="second"))
@@ -38,7 +38,7 @@ def test_a_copy_is_kept_for_its_seconds_then_read_again():
 
 def test_a_read_that_a_change_overtook_is_not_kept():
     """A read that began before forget() may hold the old values: it serves its own request only."""
-    copy = SharedCopy(clock=Clock())
+    copy = SharedCopy(monotonic=Clock())
 
     def read_while_a_change_commits() -> Policy:
         copy.forget()
@@ -72,7 +72,7 @@ def other_server(app: Flask) -> Iterator[tuple[Flask, Clock]]:
         | {"AUTO_MIGRATE": False}
     )
     clock = Clock()
-    other.extensions["sspr.policy"] = SharedCopy(clock=clock)
+    other.extensions["sspr.policy"] = SharedCopy(monotonic=clock)
     yield other, clock
     with other.app_context():
         db.engine.dispose()
