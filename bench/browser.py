@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 FORM_RE = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
 INPUT_RE = re.compile(r"<input\b([^>]*)>", re.I)
@@ -41,6 +41,7 @@ class Response:
     seconds: float
     request_id: str
     path: str = ""  # a form with no action posts back to the page's own path
+    location: str | None = None  # where a redirect sends the browser
 
     def hidden(self, action: str) -> dict[str, str]:
         """The hidden inputs of the form posting to ``action``."""
@@ -95,7 +96,9 @@ class Browser:
                 self.cookies[name.strip()] = value
             else:
                 self.cookies.pop(name.strip(), None)
-        self.page = Response(reply.status, data.decode("utf-8", "replace"), seconds, request_id, path)
+        self.page = Response(
+            reply.status, data.decode("utf-8", "replace"), seconds, request_id, path, reply.getheader("Location")
+        )
         return self.page
 
     def get(self, path: str) -> Response:
@@ -107,6 +110,12 @@ class Browser:
         data = self.page.hidden(action)
         data.update(fields)
         return self.request("POST", action, data)
+
+    def follow(self) -> Response:
+        """Go where the current page redirects to, as a browser does (same host only)."""
+        assert self.page is not None and self.page.location, "no redirect to follow"
+        target = urlsplit(self.page.location)
+        return self.get(target.path + (f"?{target.query}" if target.query else ""))
 
 
 class Outbox:

@@ -22,7 +22,14 @@ from bench.browser import Browser, Outbox, Response
 from bench.servers import CpuMeter
 
 WRONG_CODE = "000000"
-STEPS = ("GET form", "POST username", "POST method (email)", "POST method (sms)", "POST code (wrong)")
+STEPS = (
+    "GET form",
+    "POST username",
+    "GET method page",
+    "POST method (email)",
+    "POST method (sms)",
+    "POST code (wrong)",
+)
 KNOWN_ONLY = ("POST code (right)", "POST password")
 
 
@@ -121,12 +128,8 @@ class Pairs:
                     self.samples.append(Sample(name, who, index, response.seconds, response.request_id))
 
         step("GET form", 200, "/password-reset", lambda b, _w: b.get("/password-reset"))
-        step(
-            "POST username",
-            200,
-            "/password-reset/method",
-            lambda b, w: b.submit("/password-reset", username=names[w]),
-        )
+        step("POST username", 303, None, lambda b, w: b.submit("/password-reset", username=names[w]))
+        step("GET method page", 200, "/password-reset/method", lambda b, _w: b.follow())
         step(
             f"POST method ({method})",
             200,

@@ -129,7 +129,8 @@ class Prepare:
                     return False
             name, method = self.names.next()
             browser = base.clone()
-            _check(browser.submit("/password-reset", username=name), 200)
+            _check(browser.submit("/password-reset", username=name), 303)
+            _check(browser.follow(), 200)
             flow = Flow(browser, method)
             if step == "code":
                 _check(browser.submit("/password-reset/method", method=method), 200)
@@ -215,6 +216,22 @@ def username_request(sessions: list[Browser], names: Names) -> Callable[[], Resp
                 local.browser = sessions.pop()
         browser = local.browser.clone()
         return browser.submit("/password-reset", username=names.next()[0])
+
+    return request
+
+
+def method_page_request(flows: list[Flow]) -> Callable[[], Response]:
+    """Each thread takes one flow standing on its first method page and opens that page
+    again and again (the name's redirect leads there; opening it uses nothing up)."""
+    local = threading.local()
+    lock = threading.Lock()
+
+    def request() -> Response:
+        if not hasattr(local, "browser"):
+            with lock:
+                local.browser = flows.pop().browser
+        browser: Browser = local.browser
+        return browser.get("/password-reset/method")
 
     return request
 

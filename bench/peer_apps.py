@@ -66,7 +66,7 @@ def _password_request(pool: Pool, action: str | None, fields: Callable[[str], di
 class Sspr:
     name = "sspr"
     form_path = "/password-reset"
-    first_status = 200
+    first_status = 303  # to the method page, known or not
     password_status = 200
     # The password step hashes the new password; it verifies it against the current
     # hash too ("not the same as now", a second argon2 operation) only for a password
@@ -111,7 +111,8 @@ class Sspr:
             try:
                 browser = Browser(self.server.port)
                 _expect(browser.get(self.form_path), 200, "form")
-                _expect(browser.submit(self.form_path, username=person.username), 200, "user name")
+                _expect(browser.submit(self.form_path, username=person.username), 303, "user name")
+                _expect(browser.follow(), 200, "method page")
                 _expect(browser.submit("/password-reset/method", method="email"), 200, "method")
                 with self.outbox_lock:
                     code = self.outbox.code_for(person.email)

@@ -3,7 +3,8 @@ the SQL statements it runs and the step token it hands out.
 
 `.venv/bin/python -m bench.statements` runs the app in-process (Flask test
 client, SQLite in a temp dir, no sender thread) and walks one known and one
-unknown name through user name, method and three wrong codes.  Timing on this
+unknown name through user name (and the method page it redirects to), method
+and three wrong codes.  Timing on this
 shared machine is noisy; these counts are not, so they show where a
 known/unknown gap comes from.
 
@@ -54,14 +55,23 @@ def walk(client: FlaskClient, name: str, method: str, log: list[str]) -> list[di
     """Steps of one flow: the statements each ran and the token it returned."""
     page = client.get("/password-reset").get_data(as_text=True)
     steps = [
-        ("POST username", "/password-reset", {"username": name}, "/password-reset/method"),
+        ("POST username", "/password-reset", {"username": name}, None),
+        ("GET method page", None, {}, "/password-reset/method"),
         ("POST method", "/password-reset/method", {"method": method}, "/password-reset/code"),
         *[("POST code (wrong)", "/password-reset/code", {"code": "000000"}, "/password-reset/code")] * 3,
     ]
     seen = []
+    location = ""
     for label, action, fields, next_action in steps:
         log.clear()
-        response = client.post(action, data={**hidden(page, action), **fields})
+        if action is None:  # the page the last post redirected to
+            response = client.get(location)
+        else:
+            response = client.post(action, data={**hidden(page, action), **fields})
+        location = response.location or ""
+        if next_action is None:
+            seen.append({"step": label, "status": response.status_code, "statements": list(log), "token": None})
+            continue
         page = response.get_data(as_text=True)
         payload = token_payload(hidden(page, next_action)["token"])
         payload.pop("f", None)  # the flow id and the page's nonce are random by design

@@ -31,7 +31,7 @@ from bench.browser import Response
 from bench.latency import Pairs, people
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ("hello", "GET form", "POST username", "POST method", "POST code (wrong)")
+TARGETS = ("hello", "GET form", "POST username", "GET method page", "POST method", "POST code (wrong)")
 QUIET_LIMIT = 0.3  # cores others may use while a run still counts as on a quiet machine
 
 
@@ -173,7 +173,9 @@ def _request_for(
         return load.form_request(prepare.port), 200
     if target == "POST username":
         sessions = [prepare.fresh_session() for _ in range(args.clients)]
-        return load.username_request(sessions, names), 200
+        return load.username_request(sessions, names), 303
+    if target == "GET method page":
+        return load.method_page_request(prepare.flows(args.clients, "method", timeout=60)), 200
     count = _pool_size(guesses.get(target, 200.0), args.seconds)
     if target == "POST method":
         flows = prepare.flows(count, "method", timeout=60)

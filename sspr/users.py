@@ -22,18 +22,18 @@ class UserError(ValueError):
     """A user cannot be created or changed as asked; str() says why, for people."""
 
 
-def self_service_id(username: str, pol: policy.Policy) -> int | None:
-    """The id of the user of this name if they may use the reset wizard (not blocked, in
-    the policy's self-service scope); else None.  The same work whether such a user
-    exists or not: the typed name left-joined to the users gives exactly one row either
-    way (a plain look-up returns a row for a known name only, measurably slower), only
-    columns are read (no object to build), and the scope is checked for every name."""
+def self_service_user(username: str, pol: policy.Policy) -> User | None:
+    """The user of this name if they may use the reset wizard (not blocked, in the
+    policy's self-service scope); else None.  The same query whether such a user
+    exists or not: the typed name left-joined to the users gives exactly one row
+    either way (a plain look-up returns a row for a known name only, measurably
+    slower), and the scope is checked for every name."""
     typed = select(literal(contacts.username_key(username)).label("key")).subquery()
-    found = db.session.execute(
-        select(User.id, User.blocked, User.groups).select_from(typed.outerjoin(User, User.username_key == typed.c.key))
-    ).one()
-    allowed = pol.allows_self_service(found.groups or "")
-    return found.id if found.id is not None and allowed and not found.blocked else None
+    user = db.session.execute(
+        select(User, typed.c.key).select_from(typed.outerjoin(User, User.username_key == typed.c.key))
+    ).one()[0]
+    allowed = pol.allows_self_service(user.groups if user is not None else "")
+    return user if user is not None and allowed and not user.blocked else None
 
 
 def find(username: str) -> User | None:

@@ -56,11 +56,14 @@ def hidden(response: TestResponse | str, action: str) -> dict[str, str]:
     }
 
 
-def submit(client: FlaskClient, response: TestResponse, action: str, **fields: Any) -> TestResponse:
-    """Post the form with this action as a browser would: its hidden inputs plus the fields given."""
+def submit(
+    client: FlaskClient, response: TestResponse, action: str, *, follow: bool = False, **fields: Any
+) -> TestResponse:
+    """Post the form with this action as a browser would: its hidden inputs plus the
+    fields given; ``follow`` goes on to the page a redirect names, as a browser does."""
     data = hidden(response, action)
     data.update(fields)
-    return client.post(action, data=data)
+    return client.post(action, data=data, follow_redirects=follow)
 
 
 def text_without_tokens(response: TestResponse | str) -> str:

@@ -18,8 +18,9 @@ class Wizard:
         return self.page
 
     def post(self, action: str, **fields: str) -> TestResponse:
+        """Post the page's form and land where a browser would (the first step redirects)."""
         assert self.page is not None, "open the wizard first"
-        self.page = pages.submit(self.client, self.page, action, **fields)
+        self.page = pages.submit(self.client, self.page, action, follow=True, **fields)
         return self.page
 
     def username(self, name: str) -> TestResponse:

@@ -1,29 +1,33 @@
 """The reset wizard's steps, free of request objects.
 
-Every step takes the token of the page that was posted and returns the next
+The first step only makes a start for the browser session to keep.  Every
+later step takes the token of the page that was posted and returns the next
 page to show (with a fresh token); sspr.reset.state loads and moves the flow.
 
-No enumeration: an unknown user name, or a user without the chosen method,
-walks the same steps on a decoy flow (no user) that never verifies.  Every
-page says the same for both.
+No enumeration: the first step looks no name up; from the method on, an
+unknown user name, or a user without the chosen method, walks the same steps
+on a decoy flow (no user) that never verifies.  Every page says the same for
+both.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from sspr import audit, clock, contacts, message_limits, notifications, policy, tokens, users
-from sspr.errors import FlowTampered, LinkExpired, LinkInvalid, LinkUsed, TooManyWrongCodes
+from sspr.errors import FlowReplayed, FlowTampered, LinkExpired, LinkInvalid, LinkUsed, TooManyWrongCodes
 from sspr.extensions import db
 from sspr.models import Challenge, ResetFlow
+from sspr.reset import state
 from sspr.reset.state import (
     CODE,
     DEAD,
@@ -54,28 +58,22 @@ def _subject_key(username: str) -> str:
 # -- the steps --------------------------------------------------------------------------------------------
 
 
-@one_step
-def start(username: str, binding: str, locale: str | None) -> Page:
-    """Step 1: a user name.  Known or not, a flow is made and the method page follows.
-    A blocked user, or one the policy leaves out of self-service, walks the decoy path."""
-    user_id = users.self_service_id(username, policy.current())
-    flow = ResetFlow(
-        id=secrets.token_hex(16),
-        user_id=user_id,
-        subject_key=_subject_key(username),
-        binding=digest(binding),
-        step=METHOD,
-        methods_verified="",
-        locale=locale,
-    )
-    db.session.add(flow)
-    return next_page(flow, METHOD)
+def start(username: str, locale: str | None) -> dict[str, str | None]:
+    """Step 1: a user name.  Nothing is looked up or written: every name gets the
+    same answer in the same time, and a flood of names fills no table.  Returns
+    the start for the browser session to keep until a method is chosen."""
+    return state.new_start(username, locale)
 
 
 @one_step
-def choose_method(token: str, binding: str | None, method: str) -> Page:
-    """Step 2: the method.  Only methods the policy offers and not yet used count."""
-    flow = load(token, binding, METHOD)
+def choose_method(token: str, binding: str | None, method: str, started: object) -> Page:
+    """Step 2: the method.  Only methods the policy offers and not yet used count.
+    On the first method page this makes the flow, for the name the session's
+    start holds: known or not, in scope or not; a blocked user, or one the
+    policy leaves out of self-service, walks the decoy path."""
+    payload = state.read(token, METHOD)
+    start = state.kept_start(token, started)
+    flow = _begin(payload, start, binding) if start else state.loaded(payload, binding, METHOD)
     pol = policy.current()
     if method not in pol.methods or method in flow.verified():
         db.session.rollback()
@@ -85,6 +83,31 @@ def choose_method(token: str, binding: str | None, method: str) -> Page:
         return next_page(flow, DESTINATION)
     notice = _send_code(flow, pol, _destination(flow, pol, method))
     return next_page(flow, CODE, notice=notice)
+
+
+def _begin(payload: dict[str, Any], start: dict[str, Any], binding: str | None) -> ResetFlow:
+    """The flow a start names, bound to this browser session.  A start works once:
+    of two posts of it, the second finds the flow's id taken."""
+    if binding is None:
+        raise FlowTampered("start without a browser-session binding")
+    flow = ResetFlow(
+        id=payload["f"],
+        # The user is read with the flow (a lazy load later would be a query for known names only).
+        user=users.self_service_user(start["username"], policy.current()),
+        subject_key=_subject_key(start["username"]),
+        binding=digest(binding),
+        step=METHOD,
+        step_nonce=payload["n"],
+        methods_verified="",
+        locale=start.get("locale"),
+    )
+    db.session.add(flow)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise FlowReplayed("start already used") from exc
+    return flow
 
 
 @one_step

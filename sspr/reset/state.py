@@ -4,6 +4,10 @@ Each page carries a signed, expiring token naming the flow, the step and the
 flow's version.  Loading checks all three and the browser session the flow is
 bound to; moving on bumps the version (an optimistic lock), so each token
 works once and of two concurrent posts of one page only one can succeed.
+
+The first method page comes before any flow: posting a name leaves a start in
+the browser session (that page's token, the name and the locale), and choosing
+a method makes the flow.  So posting a name looks nothing up and writes nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 from flask import current_app
 from sqlalchemy.orm import joinedload
@@ -98,9 +102,8 @@ def new_binding() -> str:
 # -- loading and advancing ------------------------------------------------------------------------------
 
 
-def load(token: str, binding: str | None, step: str) -> ResetFlow:
-    """The flow behind a posted page, if the token is genuine, fresh, for this step,
-    from the browser the flow is bound to, and not used before."""
+def read(token: str, step: str) -> dict[str, Any]:
+    """The payload of a genuine, fresh token for this step."""
     try:
         payload = tokens.load(tokens.RESET_STEP, token, current_app.config["FLOW_STEP_SECONDS"])
     except tokens.TokenExpired as exc:
@@ -109,6 +112,59 @@ def load(token: str, binding: str | None, step: str) -> ResetFlow:
         raise FlowTampered("step token invalid") from exc
     if payload.get("s") != step or not isinstance(payload.get("f"), str) or not isinstance(payload.get("n"), str):
         raise FlowTampered(f"token for step {payload.get('s')!r} posted to {step!r}")
+    return payload
+
+
+def new_start(username: str, locale: str | None) -> dict[str, str | None]:
+    """What posting a name leaves in the browser session: the first method page's
+    token (random values and the step, like every step token, naming the flow
+    that choosing a method will make) and the name and locale to make it for."""
+    payload = {"f": secrets.token_hex(16), "s": METHOD, "n": secrets.token_hex(16)}
+    return {"token": tokens.dump(tokens.RESET_STEP, payload), "username": username, "locale": locale}
+
+
+def session_start(started: object) -> dict[str, Any] | None:
+    """The start a browser session keeps, if it has the shape ``new_start`` gives."""
+    if (
+        isinstance(started, dict)
+        and isinstance(started.get("token"), str)
+        and isinstance(started.get("username"), str)
+        and isinstance(started.get("locale"), str | None)
+    ):
+        return started
+    return None
+
+
+def kept_start(token: str, started: object) -> dict[str, Any] | None:
+    """The start this browser session keeps, if ``token`` is its token."""
+    start = session_start(started)
+    if start is not None and hmac.compare_digest(start["token"].encode(), token.encode()):
+        return start
+    return None
+
+
+def first_page(started: dict[str, Any], errors: list[str] | None = None) -> Page:
+    """The method page that follows a posted name, while its start is fresh."""
+    read(started["token"], METHOD)
+    pol = policy.current()
+    return Page(
+        METHOD,
+        started["token"],
+        methods=pol.methods,
+        rounds=rounds(pol),
+        minutes=pol.code_lifetime_minutes,
+        errors=errors or [],
+    )
+
+
+def load(token: str, binding: str | None, step: str) -> ResetFlow:
+    """The flow behind a posted page, if the token is genuine, fresh, for this step,
+    from the browser the flow is bound to, and not used before."""
+    return loaded(read(token, step), binding, step)
+
+
+def loaded(payload: dict[str, Any], binding: str | None, step: str) -> ResetFlow:
+    """The flow a genuine token's payload names, checked as ``load`` says."""
     # The user comes with the flow: a lazy load later would flush mid-step.
     flow = db.session.get(ResetFlow, payload["f"], options=[joinedload(ResetFlow.user)])
     if flow is None or binding is None or not hmac.compare_digest(flow.binding, digest(binding)):
@@ -185,8 +241,11 @@ def next_page(flow: ResetFlow, step: str, errors: list[str] | None = None, notic
     return page
 
 
-def reshow(token: str, binding: str | None, step: str, errors: list[str]) -> Page:
+def reshow(token: str, binding: str | None, step: str, errors: list[str], started: object = None) -> Page:
     """The same page again with errors in its form; the token is checked but not used up."""
+    start = kept_start(token, started) if step == METHOD else None
+    if start is not None:
+        return first_page(start, errors)
     flow = load(token, binding, step)
     page = page_for(flow, policy.current(), token, errors)
     db.session.rollback()

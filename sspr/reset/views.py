@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import chain
 
-from flask import Blueprint, Response, render_template, session
+from flask import Blueprint, Response, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
@@ -37,6 +37,11 @@ def private_pages(response: Response) -> Response:
 def _binding() -> str | None:
     value = session.get("reset_binding")
     return value if isinstance(value, str) else None
+
+
+def _started() -> object:
+    """The start the first step left in the session (checked where it is used)."""
+    return session.get("reset_start")
 
 
 def _errors(form: FlaskForm) -> list[str]:
@@ -77,7 +82,7 @@ def _render(step: str, status: int = 200, **context: object) -> ResponseReturnVa
 def _run(step: str, form: FlaskForm, action: state.Step) -> ResponseReturnValue:
     """Validate the posted form, run the step; refused input shows the page again (400)."""
     if not form.validate():
-        return _show(state.reshow(form.token.data or "", _binding(), step, _errors(form)))
+        return _show(state.reshow(form.token.data or "", _binding(), step, _errors(form), _started()))
     try:
         return _show(action())
     except state.WrongInput as refused:
@@ -93,11 +98,23 @@ def username() -> ResponseReturnValue:
 @ratelimits.posts("RATELIMIT_WIZARD")
 @ratelimits.posts_per_account("RATELIMIT_WIZARD_PER_ACCOUNT")
 def start() -> ResponseReturnValue:
+    """The name is kept in the session and the browser sent on to the method page
+    (post, redirect, get: reloading that page does not post the name again)."""
     form = UsernameForm()
     if not form.validate():
         return _render("username", 400, form=form)
     session["reset_binding"] = state.new_binding()
-    return _show(flow.start(form.username.data, session["reset_binding"], str(get_locale())))
+    session["reset_start"] = flow.start(form.username.data, str(get_locale()))
+    return redirect(url_for("reset.methods"), 303)
+
+
+@bp.get("/method")
+def methods() -> ResponseReturnValue:
+    """The first method page, for the name just posted; without one, the first step."""
+    start = state.session_start(_started())
+    if start is None:
+        return redirect(url_for("reset.username"), 303)
+    return _show(state.first_page(start))
 
 
 @bp.post("/method")
@@ -105,7 +122,16 @@ def start() -> ResponseReturnValue:
 def method() -> ResponseReturnValue:
     form = MethodForm()
     form.method.choices = [(m, m) for m in policy.METHODS]
-    return _run(state.METHOD, form, lambda: flow.choose_method(form.token.data, _binding(), form.method.data))
+    started = _started()
+
+    def choose() -> state.Page:
+        page = flow.choose_method(form.token.data, _binding(), form.method.data, started)
+        if state.kept_start(form.token.data, started):
+            # Used up: the flow exists now, and the first method page is gone.
+            session.pop("reset_start")
+        return page
+
+    return _run(state.METHOD, form, choose)
 
 
 @bp.post("/destination")
