@@ -3,11 +3,16 @@ browser's Accept-Language, else the first configured language."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 from babel import Locale, support
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import get_locale, get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from wtforms.i18n import messages_path
 
 from sspr.extensions import babel
@@ -66,6 +71,38 @@ def _translations() -> support.NullTranslations:
     return found[1]  # type: ignore[no-any-return]
 
 
+def _template_functions(catalogue: Callable[[], support.NullTranslations]) -> dict[str, Any]:
+    """Jinja's gettext and ngettext ("newstyle", as Flask-Babel installs them),
+    each one call rather than Jinja's three, taking the catalogue from ``catalogue``."""
+
+    @pass_context
+    def gettext(context: Context, string: str, **variables: Any) -> str:
+        return _formatted(context, catalogue().ugettext(string), variables)
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        return _formatted(context, catalogue().ungettext(singular, plural, num), variables)
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
+
+
+def _page_functions() -> dict[str, Any]:
+    """For each render, the functions bound to the catalogue of the language it renders
+    in (a mail in its user's language included): a page asks for 20 to 30 strings, and
+    finding the catalogue took most of the time of each."""
+    found = _translations()
+    return _template_functions(lambda: found)
+
+
+def _formatted(context: Context, text: str, variables: dict[str, Any]) -> str:
+    """As Jinja's own ("newstyle") gettext: the translation is markup where the
+    template escapes, and always a format string (without a "%" it stays as it is)."""
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 - our own catalogue's text, as Jinja's i18n does
+    return text % variables if variables or "%" in text else text
+
+
 def text_direction() -> str:
     """How the current language is written, "ltr" or "rtl", for an <html dir>."""
     locale = get_locale()
@@ -74,14 +111,11 @@ def text_direction() -> str:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    # In place of the callables Flask-Babel gave the templates: the same, with the lookup above.
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
-        newstyle=True,
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
-    )
+    # In place of the callables Flask-Babel gave the templates: the same, with the look-up
+    # above; a page gets them bound to its catalogue, and macros imported without the
+    # page's context get these, which look it up on each call.
+    app.jinja_env.globals.update(_template_functions(_translations))
+    app.context_processor(_page_functions)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals["text_direction"] = text_direction
 

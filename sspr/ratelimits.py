@@ -75,5 +75,11 @@ def retry_after() -> int:
     return max(1, int(broken.reset_at - time.time()))
 
 
+def _a_page() -> bool:
+    return request.method in ("GET", "HEAD", "OPTIONS")
+
+
 def init_app(app: Flask) -> None:
     limiter.init_app(app)
+    # Every limit here is on posts: pages skip the limiter's per-request look-ups.
+    limiter.request_filter(_a_page)

@@ -195,6 +195,34 @@ def test_text_forced_into_another_language_leaves_the_page_in_its_own(app):
     assert forced == "Har du glemt din adgangskode?"
 
 
+def test_a_macro_imported_without_the_page_context_translates_too(app):
+    """Macros imported without the page's context use the app-wide functions: the same text."""
+    with app.test_request_context("/password-reset", headers={"Accept-Language": "da"}):
+        macro = app.jinja_env.from_string("{% macro m() %}{{ _('Forgot your password?') }}{% endmacro %}")
+        page = render_template_string("{{ m() }} / {{ _('Forgot your password?') }}", m=macro.module.m)
+
+    assert page == "Har du glemt din adgangskode? / Har du glemt din adgangskode?"
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        # Under autoescape the translation is markup and the values are escaped ...
+        ("{{ _('Signed in as %(name)s', name='<b>&') }}", "Signed in as &lt;b&gt;&amp;"),
+        # ... and without it (a text mail) neither is touched.
+        ("{% autoescape false %}{{ _('Signed in as %(name)s', name='<b>&') }}{% endautoescape %}", "Signed in as <b>&"),
+        # Always a format string: "%%" is one "%"; without values a "%" still formats.
+        ("{{ _('100%% sure') }}", "100% sure"),
+        ("{{ ngettext('%(num)d minute', '%(num)d minutes', 3) }}", "3 minutes"),
+        ("{{ ngettext('%(num)d minute', '%(num)d minutes', 1) }}", "1 minute"),
+    ],
+)
+def test_template_translations_format_as_jinja_i18n_does(app, template, expected):
+    """sspr's own template gettext and ngettext give what Jinja's newstyle i18n gives."""
+    with app.test_request_context("/password-reset", headers={"Accept-Language": "en"}):
+        assert render_template_string(template) == expected
+
+
 @pytest.mark.settings(LANGUAGES=["en", "de"])
 def test_wtforms_own_messages_come_in_each_browsers_language(app):
     """WTForms' own messages (a method the page never offered) come in each browser's language,

@@ -103,6 +103,20 @@ def start_from(app, address, username):
     return pages.submit(client, client.get("/password-reset"), "/password-reset", username=username)
 
 
+@pytest.mark.settings(RATELIMIT_WIZARD="1 per minute")
+def test_opening_pages_uses_no_limit(app, client):
+    """Only posts count: opening the wizard's pages again and again leaves the post its
+    turn, and the next post is over the limit."""
+    statuses = {client.get("/password-reset").status_code for _ in range(5)}
+
+    posted = pages.submit(client, client.get("/password-reset"), "/password-reset", username="x")
+    method_pages = {client.get("/password-reset/method").status_code for _ in range(5)}
+    again = pages.submit(client, client.get("/password-reset"), "/password-reset", username="x")
+
+    assert statuses == method_pages == {200}
+    assert (posted.status_code, again.status_code) == (303, 429)
+
+
 @pytest.fixture(params=["known", "unknown"])
 def target(request, make_user):
     """A user name to aim at: one that exists, or one that does not."""
