@@ -12,6 +12,7 @@ the method between email and SMS.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -194,6 +195,24 @@ def measure(
 def hello_request(port: int) -> Callable[[], Response]:
     def request() -> Response:
         return Browser(port).get("/")
+
+    return request
+
+
+def hello_form_request(port: int) -> Callable[[], Response]:
+    """A form page on sspr's stack and nothing else, from a new browser each time."""
+
+    def request() -> Response:
+        return Browser(port).get("/form")
+
+    return request
+
+
+def hello_hash_request(port: int) -> Callable[[], Response]:
+    """One argon2 hash over HTTP, nothing else: the bound of a password step."""
+
+    def request() -> Response:
+        return Browser(port).request("POST", "/hash", {"password": secrets.token_urlsafe(18)})
 
     return request
 

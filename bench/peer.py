@@ -43,7 +43,7 @@ from sspr.config import DEFAULTS
 
 DJANGO_VENV = ROOT / "bench" / ".venv-django"
 PASSWORD_POOL_MIN = 20
-KINDS = ("hello", "argon2", "form", "known", "unknown", "both", "password")
+KINDS = ("hello", "argon2", "hello-form", "hello-hash", "form", "known", "unknown", "both", "landing", "password")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -142,13 +142,19 @@ class Target:
 
 
 def targets(apps: list[Sspr | Django], only: list[str] | None = None) -> list[Target]:
-    found = [Target("hello", "hello"), Target("argon2 (bare, 2 processes)", "argon2")]
+    found = [
+        Target("hello", "hello"),
+        Target("argon2 (bare, 2 processes)", "argon2"),
+        Target("hello GET form", "hello-form"),
+        Target("hello POST argon2", "hello-hash"),
+    ]
     for app in apps:
         found += [
             Target(f"{app.name} GET form", "form", app),
             Target(f"{app.name} POST first, known", "known", app),
             Target(f"{app.name} POST first, unknown", "unknown", app),
             Target(f"{app.name} POST first, both", "both", app),
+            Target(f"{app.name} GET page after first", "landing", app),
             Target(f"{app.name} POST password", "password", app),
         ]
     return [t for t in found if only is None or t.kind in only]
@@ -256,10 +262,16 @@ class Run:
     def plan(self, target: Target) -> Plan:
         """The window's requests, with the work they need prepared first (untimed)."""
         args, app = self.args, target.app
+        if target.kind == "hello-form":
+            return Plan(load.hello_form_request(self.hello.port), 200, args.clients, args.seconds)
+        if target.kind == "hello-hash":
+            return Plan(load.hello_hash_request(self.hello.port), 200, args.clients, args.hash_seconds)
         if app is None:
             return Plan(load.hello_request(self.hello.port), 200, args.clients, args.seconds)
         if target.kind == "form":
             return Plan(app.form(), 200, args.clients, args.seconds)
+        if target.kind == "landing":
+            return Plan(app.landing(), 200, args.clients, args.seconds)
         if target.kind == "both":
             return Plan(
                 probe.Mixed(app.first_post(), app.first_status), app.first_status, args.load_clients, args.seconds

@@ -1,6 +1,7 @@
-"""The two apps `bench.peer` compares, each seen as the same four requests:
+"""The two apps `bench.peer` compares, each seen as the same five requests:
 the reset form (GET), the first step for a known or an unknown user (POST),
-and setting the new password at the end of a prepared reset (POST).
+the page that step redirects to (GET), and setting the new password at the
+end of a prepared reset (POST).
 
 sspr's first step takes a user name; Django's PasswordResetView an e-mail
 address (a known one is mailed a link, to a file; an unknown one is not).
@@ -93,6 +94,14 @@ class Sspr:
         }
         return _first_post(base, self.form_path, "username", names)
 
+    def landing(self) -> Request:
+        """The method page the first step redirects to (opening it again uses nothing up)."""
+        base = Browser(self.server.port)
+        _expect(base.get(self.form_path), 200, "sspr form")
+        _expect(base.submit(self.form_path, username=self.people[0].username), 303, "user name")
+        _expect(base.follow(), 200, "method page")
+        return lambda: base.clone().get("/password-reset/method")
+
     def password_posts(self, count: int, timeout: float) -> Request:
         """``count`` flows verified by e-mail and standing on the password page; each
         user's flows are made one at a time, so the outbox's next code is theirs."""
@@ -155,6 +164,10 @@ class Django:
         _expect(base.get(self.form_path), 200, "Django form")
         names = {"known": self.known, "unknown": [f"django-nobody-{i}@example.com" for i in range(len(self.known))]}
         return _first_post(base, self.form_path, "email", names)
+
+    def landing(self) -> Request:
+        """The "check your mail" page the first step redirects to."""
+        return lambda: Browser(self.server.port).get(self.form_path + "done/")
 
     def seed(self, what: str, count: int) -> list[str]:
         """Run the peer's seed script (bench/django_peer/seed.py) with the server's environment."""
