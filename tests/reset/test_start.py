@@ -10,9 +10,10 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from sspr import clock
+from sspr import clock, tokens
 from sspr.extensions import db
 from sspr.models import AuditEvent, Challenge, OutboxMessage, ResetFlow
+from sspr.reset import state
 from tests import pages
 from tests.wizard import Wizard
 
@@ -154,3 +155,33 @@ def test_the_name_leaves_the_session_with_the_start(alice, client):
 
     with client.session_transaction() as session:
         assert "reset_start" not in session
+
+
+def test_a_flow_begun_before_the_upgrade_goes_on(alice, app, client):
+    """A flow whose first step ran on an earlier version (its row made at the name, its
+    method page's token naming it, no start in the session) still takes its method."""
+    binding = state.new_binding()
+    with app.app_context():
+        flow = ResetFlow(
+            id="a" * 32,
+            user_id=alice.id,
+            subject_key="k" * 64,
+            binding=state.digest(binding),
+            step=state.METHOD,
+            step_nonce="b" * 32,
+            methods_verified="",
+            locale="en",
+        )
+        db.session.add(flow)
+        db.session.commit()
+        token = tokens.dump(tokens.RESET_STEP, {"f": "a" * 32, "s": state.METHOD, "n": "b" * 32})
+    form = client.get("/password-reset")
+    with client.session_transaction() as session:
+        session["reset_binding"] = binding
+    data = pages.hidden(form, "/password-reset") | {"token": token, "method": "email"}
+
+    page = client.post("/password-reset/method", data=data)
+
+    assert page.status_code == 200
+    assert pages.form(page, "/password-reset/code")
+    assert rows(app, OutboxMessage) == 1
