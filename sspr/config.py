@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "TWILIO_TIMEOUT": 10.0,
     # Rate-limit counters: memory:// or redis://host:port.
     "RATELIMIT_STORAGE_URL": "memory://",
-    # Posts per client address (Flask-Limiter syntax) to each wizard step, to sign-in and to /account.
+    # Posts per client address (the limits library's notation) to each wizard step, to sign-in and to /account.
     "RATELIMIT_WIZARD": "20 per minute;200 per hour",
     "RATELIMIT_SIGNIN": "30 per minute;300 per hour",
     "RATELIMIT_ACCOUNT": "20 per minute;100 per hour",
@@ -66,9 +66,13 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ACCOUNT_PER_USER": "10 per minute;50 per hour",
     # Posts per client address to /password-check, which the pages' script asks as a new password is typed.
     "RATELIMIT_PASSWORD_CHECK": "30 per minute;300 per hour",
-    # Flask-Limiter's X-RateLimit-* headers on every response of a limited route (each costs a
-    # read of the counters).  A request over a limit gets Retry-After either way.
+    # X-RateLimit-* headers on every counted post (each costs a read of the counters).
+    # A request over a limit gets Retry-After either way.
     "RATELIMIT_HEADERS_ENABLED": False,
+    # Put before every counter's key, for a Redis that other applications share.
+    "RATELIMIT_KEY_PREFIX": "",
+    # While the storage cannot be reached, count in each process's memory (else such posts fail).
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False,
     # Proxies in front that set X-Forwarded-For and X-Forwarded-Proto (0: none).  Behind
     # one, set 1: otherwise every client has the proxy's address and they share one limit.
     "TRUSTED_PROXIES": 0,
@@ -134,7 +138,7 @@ DEFAULTS: dict[str, Any] = {
 
 MAIL_BACKENDS = ("outbox", "smtp")
 SMS_BACKENDS = ("outbox", "twilio")
-# The request limits, each "N per minute;M per hour" (Flask-Limiter's notation).
+# The request limits, each "N per minute;M per hour" (the limits library's notation).
 RATE_LIMITS = (
     "RATELIMIT_WIZARD",
     "RATELIMIT_SIGNIN",
@@ -164,7 +168,14 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
 def _coerce(app: Flask) -> None:
     """Environment values arrive as strings unless they parse as JSON."""
     cfg = app.config
-    for key in ("SMTP_STARTTLS", "SENDER_THREAD", "AUTO_MIGRATE", "RATELIMIT_HEADERS_ENABLED", "SESSION_COOKIE_SECURE"):
+    for key in (
+        "SMTP_STARTTLS",
+        "SENDER_THREAD",
+        "AUTO_MIGRATE",
+        "RATELIMIT_HEADERS_ENABLED",
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED",
+        "SESSION_COOKIE_SECURE",
+    ):
         value = cfg[key]
         if isinstance(value, str):
             if value.strip().lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
@@ -223,7 +234,6 @@ def _fill_instance_defaults(app: Flask) -> None:
         cfg["OUTBOX_DIR"] = str(instance / "outbox")
     cfg["SQLALCHEMY_DATABASE_URI"] = cfg["DATABASE_URL"]
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(cfg["DATABASE_URL"])
-    cfg["RATELIMIT_STORAGE_URI"] = cfg["RATELIMIT_STORAGE_URL"]
 
 
 def _stored_secret_key(path: Path) -> str:

@@ -11,11 +11,8 @@ from typing import TYPE_CHECKING
 
 from flask import Response, make_response, render_template
 from flask_babel import lazy_gettext as _l
-from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
-
-from sspr import ratelimits
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -147,9 +144,7 @@ def register(app: Flask) -> None:
             status, (_l("Something went wrong"), _l("The request could not be handled."))
         )
         response = _page(status, str(title), str(message))
-        if isinstance(error, RateLimitExceeded):
-            response.headers["Retry-After"] = str(ratelimits.retry_after())
-        elif retry_after := dict(error.get_headers()).get("Retry-After"):
+        if retry_after := dict(error.get_headers()).get("Retry-After"):
             response.headers["Retry-After"] = retry_after
         return response
 

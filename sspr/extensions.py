@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
@@ -20,4 +18,3 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = RotatingCSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address)

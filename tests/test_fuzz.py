@@ -50,11 +50,7 @@ from tests.conftest import BASE_URL, PASSWORD
 from tests.wizard import Wizard
 
 # Every rate limit far above what the fuzz posts, so that it meets the forms and not a 429 page.
-LIMITS = {
-    key: "100000 per minute"
-    for key in config.DEFAULTS
-    if key.startswith("RATELIMIT_") and key not in ("RATELIMIT_STORAGE_URL", "RATELIMIT_HEADERS_ENABLED")
-}
+LIMITS = dict.fromkeys(config.RATE_LIMITS, "100000 per minute")
 pytestmark = [pytest.mark.backends("sqlite"), pytest.mark.settings(LOGIN_LOCKOUT_THRESHOLD=100_000, **LIMITS)]
 
 # A field left out of the post altogether.

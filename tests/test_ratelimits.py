@@ -89,6 +89,60 @@ def test_without_a_proxy_a_made_up_forwarded_address_changes_nothing(app):
     assert page.status_code == 429
 
 
+@pytest.mark.settings(RATELIMIT_WIZARD="2 per minute;5 per hour", RATELIMIT_HEADERS_ENABLED=True)
+def test_headers_when_asked_tell_the_tightest_limit(app, client):
+    """With SSPR_RATELIMIT_HEADERS_ENABLED a counted post says how many are left of
+    the limit nearest its end, and when it starts afresh; a page, counted by nothing, says nothing."""
+    form = client.get("/password-reset")
+    first = pages.submit(client, form, "/password-reset", username="x")
+    second = pages.submit(client, client.get("/password-reset"), "/password-reset", username="x")
+
+    assert "X-RateLimit-Limit" not in form.headers
+    assert [(r.headers["X-RateLimit-Limit"], r.headers["X-RateLimit-Remaining"]) for r in (first, second)] == [
+        ("2", "1"),
+        ("2", "0"),
+    ]
+    assert 0 < int(first.headers["X-RateLimit-Reset"]) - time.time() <= 61
+
+
+def test_headers_are_off_by_default(app, client):
+    posted = pages.submit(client, client.get("/password-reset"), "/password-reset", username="x")
+
+    assert posted.status_code == 303
+    assert not [name for name, _ in posted.headers.items() if name.startswith("X-RateLimit")]
+
+
+# Nothing listens on port 1: every use of this storage fails at once.
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+
+
+@pytest.mark.settings(RATELIMIT_STORAGE_URL=UNREACHABLE_REDIS, RATELIMIT_WIZARD="2 per minute")
+def test_without_its_storage_a_counted_post_fails_and_changes_nothing(app, client, caplog):
+    """Redis down and no fallback: the post gets the error page, its view does not run
+    (no name kept for the method page), and pages still open."""
+    page = pages.submit(client, client.get("/password-reset"), "/password-reset", username="x")
+
+    assert page.status_code == 500
+    assert "Nothing was changed" in page.get_data(as_text=True)
+    assert client.get("/password-reset/method").headers["Location"] == "/password-reset"
+    assert client.get("/password-reset").status_code == 200
+
+
+@pytest.mark.settings(
+    RATELIMIT_STORAGE_URL=UNREACHABLE_REDIS, RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True, RATELIMIT_WIZARD="2 per minute"
+)
+def test_without_its_storage_the_fallback_counts_in_memory(app, client, caplog):
+    """With SSPR_RATELIMIT_IN_MEMORY_FALLBACK_ENABLED the limit still holds, counted in
+    the process, and the log says so once for the while it lasts."""
+    statuses = [
+        pages.submit(client, client.get("/password-reset"), "/password-reset", username="x").status_code
+        for _ in range(3)
+    ]
+
+    assert statuses == [303, 303, 429]
+    assert len([r for r in caplog.records if "rate-limit storage unreachable" in r.getMessage()]) == 1
+
+
 # Per target account: the user name typed, or the signed-in user, from any address.
 
 

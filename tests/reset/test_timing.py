@@ -98,13 +98,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             "GUNICORN_CMD_ARGS": f"--access-logfile - --access-logformat '{LOG_FORMAT}'",
         }
     )
-    env.update(
-        {
-            f"SSPR_{key}": "100000 per minute"
-            for key in config.DEFAULTS
-            if key.startswith("RATELIMIT_") and key not in ("RATELIMIT_STORAGE_URL", "RATELIMIT_HEADERS_ENABLED")
-        }
-    )
+    env.update({f"SSPR_{key}": "100000 per minute" for key in config.RATE_LIMITS})
     port, log = free_port(), tmp_path / "server.log"
     process = start_server(env, port, log)
     try:
