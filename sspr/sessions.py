@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask, current_app, flash, g, request, session
 from flask_babel import ngettext
 
-from sspr import clock
+from sspr import clock, tokens
 from sspr.extensions import db
 from sspr.models import User, new_session_version
 
@@ -135,5 +135,6 @@ def signed_in_user() -> User:
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = tokens.CookieSessions()
     app.jinja_env.globals["signed_in_user"] = current_user
     app.before_request(_mark_activity)

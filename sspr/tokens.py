@@ -1,4 +1,5 @@
-"""Signed, expiring tokens: one serializer per purpose, each with its own salt.
+"""Signed, expiring tokens: one serializer per purpose, each with its own salt,
+and the session cookie (Flask's, signed the same way).
 
 Old keys in SECRET_KEY_FALLBACKS still verify tokens (rotation); new tokens
 are always signed with SECRET_KEY.
@@ -8,10 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
+from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.serializer import Serializer
 
 RESET_STEP = "sspr.reset.step"
 RESET_LINK = "sspr.reset.link"
@@ -29,10 +34,46 @@ class TokenExpired(TokenInvalid):
     """Genuine but older than its purpose allows."""
 
 
+class UncompressedSerializer(URLSafeTimedSerializer):
+    """Signs the payload without first trying zlib on it: payloads here are at most a
+    few hundred bytes, which compression seldom shortens, and each try sets up a
+    compressor (about 20 µs; three times in the wizard's first step).  Tokens
+    compressed before still load."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     cfg = current_app.config
-    keys = [*cfg["SECRET_KEY_FALLBACKS"], cfg["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=purpose)
+    return _serializer_for(purpose, (*cfg["SECRET_KEY_FALLBACKS"], cfg["SECRET_KEY"]))
+
+
+# Made once per purpose and key set, not per token (a serializer holds no per-token state).
+@lru_cache(maxsize=32)
+def _serializer_for(purpose: str, keys: tuple[str, ...]) -> URLSafeTimedSerializer:
+    return UncompressedSerializer(list(keys), salt=purpose)
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie session (the same cookie), its serializer made once per
+    key set instead of twice a request, and signing without compressing."""
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.secret_key:
+            return None
+        return _cookie_serializer((*app.config["SECRET_KEY_FALLBACKS"], str(app.secret_key)))
+
+
+@lru_cache(maxsize=8)
+def _cookie_serializer(keys: tuple[str, ...]) -> URLSafeTimedSerializer:
+    flask = SecureCookieSessionInterface
+    return UncompressedSerializer(
+        list(keys),
+        salt=flask.salt,
+        serializer=flask.serializer,
+        signer_kwargs={"key_derivation": flask.key_derivation, "digest_method": flask.digest_method},
+    )
 
 
 def dump(purpose: str, payload: dict[str, Any]) -> str:
