@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import Field, Form, HiddenField, PasswordField, RadioField, StringField, SubmitField, widgets
-from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import ValidationError
 from wtforms.widgets.core import clean_key
@@ -73,7 +72,6 @@ FAST_WIDGETS: dict[type[Field], tuple[str, object]] = {
     StringField: ("widget", TextInput()),
     PasswordField: ("widget", PasswordInput()),
     HiddenField: ("widget", HiddenInput()),
-    CSRFTokenField: ("widget", HiddenInput()),
     SubmitField: ("widget", SubmitInput()),
     RadioField: ("option_widget", RadioInput()),
 }
@@ -81,9 +79,18 @@ FAST_WIDGETS: dict[type[Field], tuple[str, object]] = {
 
 class SsprForm(FlaskForm):
     """The base of sspr's forms: WTForms' own messages come from a catalogue read once
-    per process, and plain inputs render faster (FAST_WIDGETS), to the same markup."""
+    per process, and plain inputs render faster (FAST_WIDGETS), to the same markup.
+
+    A form has no CSRF field of its own: CSRFProtect checks the token of every post
+    before any view runs, so the form's check was the same one again, and making a
+    form signed a fresh token in every post, shown or not.  Pages put the token in
+    each form with ``csrf_field()``."""
 
     class Meta:
+        csrf = False
+
+        csrf = False
+
         def get_translations(self, form: Form) -> WTFormsMessages:
             return WTFORMS_MESSAGES
 
@@ -95,4 +102,4 @@ class SsprForm(FlaskForm):
 
 
 class ActionForm(SsprForm):
-    """A button that does one thing: the form carries only its CSRF token."""
+    """A button that does one thing: the form posts only its CSRF token."""

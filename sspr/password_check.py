@@ -15,17 +15,16 @@ from itertools import chain
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired
 
 from sspr import ratelimits, users
-from sspr.forms import PASSWORD_INPUT_MAX, PlainText
+from sspr.forms import PASSWORD_INPUT_MAX, PlainText, SsprForm
 
 bp = Blueprint("password_check", __name__)
 
 
-class CheckForm(FlaskForm):
+class CheckForm(SsprForm):
     password = StringField(validators=[InputRequired(_l("Enter a new password.")), PlainText(PASSWORD_INPUT_MAX)])
     # The name the form around the password holds (typed, or the signed-in or verified user's);
     # the password must not contain it.

@@ -92,6 +92,30 @@ def test_every_page_has_the_security_headers(app, make_user, route_arguments):
     assert problems == {}
 
 
+def test_every_post_needs_its_own_sessions_csrf_token(app, make_user):
+    """Forms hold no CSRF check of their own, so CSRFProtect is the one check: on every
+    POST route a signed-in global admin's post without the token, or with another
+    session's, gets the "form has expired" page before the view runs, and does nothing
+    (the admin is still signed in: not even sign-out went through)."""
+    make_user("root", role="global-admin")
+    admin = app.test_client()
+    assert pages.sign_in(admin, "root", PASSWORD).status_code == 302
+    foreign = pages.hidden(app.test_client().get("/login"), "/login")["csrf_token"]
+    rules = [rule for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())]
+    builder = app.url_map.bind("localhost")
+
+    answers = {}
+    for rule in rules:
+        path = builder.build(rule.endpoint, dict.fromkeys(rule.arguments, "1"), method="POST")
+        for token in ([], [foreign]):
+            page = admin.post(path, data={"csrf_token": token, "username": "root", "password": PASSWORD})
+            answers[path, bool(token)] = (page.status_code, "The form has expired" in page.get_data(as_text=True))
+
+    assert len(rules) > 20
+    assert set(answers.values()) == {(400, True)}
+    assert admin.get("/admin").status_code == 200
+
+
 @pytest.mark.policy(confirm_destination=True)
 def test_every_wizard_page_has_the_security_headers(app, client, make_user, smtp, deliver):
     """Each page of a whole reset, the mail's link page included, from the name to "done"."""

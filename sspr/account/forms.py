@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField, TelField
 from wtforms.validators import InputRequired
 
-from sspr.forms import PASSWORD_INPUT_MAX, PlainText
+from sspr.forms import PASSWORD_INPUT_MAX, PlainText, SsprForm
 
 
 def _current_password(field_id: str) -> PasswordField:
@@ -19,7 +18,7 @@ def _current_password(field_id: str) -> PasswordField:
     )
 
 
-class EmailForm(FlaskForm):
+class EmailForm(SsprForm):
     email = EmailField(
         _l("New alternate e-mail address"),
         validators=[InputRequired(_l("Enter an address.")), PlainText()],
@@ -29,7 +28,7 @@ class EmailForm(FlaskForm):
     submit = SubmitField(_l("Send a code to this address"))
 
 
-class PhoneForm(FlaskForm):
+class PhoneForm(SsprForm):
     phone = TelField(
         _l("New mobile phone number"),
         validators=[InputRequired(_l("Enter a number.")), PlainText(40)],
@@ -39,7 +38,7 @@ class PhoneForm(FlaskForm):
     submit = SubmitField(_l("Send a code to this number"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(SsprForm):
     code = StringField(
         _l("Verification code"),
         validators=[InputRequired(_l("Enter the code you received.")), PlainText(32)],

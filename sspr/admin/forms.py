@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -25,10 +24,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from sspr import policy
 from sspr.admin.audit_log import Filters
-from sspr.forms import PASSWORD_INPUT_MAX, PlainText
+from sspr.forms import PASSWORD_INPUT_MAX, PlainText, SsprForm
 
 
-class ReauthForm(FlaskForm):
+class ReauthForm(SsprForm):
     password = PasswordField(
         _l("Your password"),
         validators=[InputRequired(_l("Enter your password.")), PlainText(PASSWORD_INPUT_MAX)],
@@ -49,7 +48,7 @@ class CheckboxesField(SelectMultipleField):
 NUMBER = {"inputmode": "numeric", "class": "short", "autocomplete": "off"}
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(SsprForm):
     """One field per policy key, named as `sspr policy set` names it.  The fields
     only collect text: policy.parse checks every value (see policy_edit), so the
     console refuses what the command line refuses, with the same messages."""
@@ -195,11 +194,8 @@ class PolicyForm(FlaskForm):
         return bool(self.confirm.data == "yes" and self.basis.data == basis)
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(SsprForm):
     """The audit log's filters: a GET form, so a filtered list is a link to keep or share."""
-
-    class Meta:
-        csrf = False  # it only reads
 
     user = StringField(
         _l("User name"),
@@ -232,7 +228,7 @@ class AuditFilterForm(FlaskForm):
 ROLE_LABELS = {"user": _l("User"), "password-admin": _l("Password admin"), "global-admin": _l("Global admin")}
 
 
-class ResetForm(FlaskForm):
+class ResetForm(SsprForm):
     """One user's reset: a generated password or one typed twice, shown once to the
     admin or sent to the user as a one-time link."""
 
@@ -276,7 +272,7 @@ class ResetForm(FlaskForm):
         return str(self.password.data) if self.mode.data == "type" else None
 
 
-class BulkResetForm(FlaskForm):
+class BulkResetForm(SsprForm):
     require_change = BooleanField(_l("Require a new password at next sign-in"), default=True)
     delivery = RadioField(
         _l("How the users get their passwords"),
@@ -289,15 +285,15 @@ class BulkResetForm(FlaskForm):
     submit = SubmitField(_l("Reset these passwords"))
 
 
-class ForceChangeForm(FlaskForm):
+class ForceChangeForm(SsprForm):
     submit = SubmitField(_l("Require a new password at next sign-in"))
 
 
-class EndSessionsForm(FlaskForm):
+class EndSessionsForm(SsprForm):
     submit = SubmitField(_l("Sign them out everywhere"))
 
 
-class ContactsForm(FlaskForm):
+class ContactsForm(SsprForm):
     display_name = StringField(_l("Display name"), validators=[PlainText(200)], render_kw={"autocomplete": "off"})
     alternate_email = EmailField(
         _l("Alternate e-mail address"),
@@ -314,18 +310,18 @@ class ContactsForm(FlaskForm):
     submit = SubmitField(_l("Save contact details"))
 
 
-class RoleForm(FlaskForm):
+class RoleForm(SsprForm):
     role = SelectField(_l("Role"), choices=[SelectChoice(role, label) for role, label in ROLE_LABELS.items()])
     submit = SubmitField(_l("Change role"))
 
 
-class AccountActionForm(FlaskForm):
+class AccountActionForm(SsprForm):
     """One click on an account (unlock, block, ...): the button's ``action`` says which."""
 
     action = HiddenField(validators=[InputRequired(), PlainText(30)])
 
 
-class OutboxActionForm(FlaskForm):
+class OutboxActionForm(SsprForm):
     """One click on an undelivered message: the button's ``action`` says which."""
 
     action = HiddenField(validators=[InputRequired(), AnyOf(("retry", "discard"))])

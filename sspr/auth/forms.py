@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired
 
-from sspr.forms import PASSWORD_INPUT_MAX, PlainText
+from sspr.forms import PASSWORD_INPUT_MAX, PlainText, SsprForm
 
 
 def _username(label: object = None) -> StringField:
@@ -24,14 +23,14 @@ def _password(label: object, autocomplete: str, required: object) -> PasswordFie
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(SsprForm):
     username = _username()
     password = _password(_l("Password"), "current-password", _l("Enter your password."))
     next = HiddenField(validators=[PlainText(500)])
     submit = SubmitField(_l("Sign in"))
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(SsprForm):
     """A new password, typed twice: shared by the forced change, /account and setup."""
 
     password = _password(_l("New password"), "new-password", _l("Enter a new password."))
@@ -49,9 +48,9 @@ class SetupForm(NewPasswordForm):
     submit = SubmitField(_l("Create administrator"))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(SsprForm):
     submit = SubmitField(_l("Sign out"))
 
 
-class ReportForm(FlaskForm):
+class ReportForm(SsprForm):
     submit = SubmitField(_l("Lock my account"))

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
+from sspr.forms import SsprForm
 
-class RevealForm(FlaskForm):
+
+class RevealForm(SsprForm):
     submit = SubmitField(_l("Show the password"))
