@@ -11,9 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import limits
 import pytest
 import requests
+from limits.strategies import FixedWindowRateLimiter
 
+from sspr.ratelimits import MemoryCounters
 from tests import pages
 from tests.conftest import PASSWORD
 from tests.servers import free_port
@@ -110,6 +113,32 @@ def test_headers_are_off_by_default(app, client):
 
     assert posted.status_code == 303
     assert not [name for name, _ in posted.headers.items() if name.startswith("X-RateLimit")]
+
+
+def test_memory_counters_start_no_thread_and_sweep_expired_counters(time_machine):
+    """The in-process counters count and expire as limits' own, but sweep expired
+    counters from a count now and then instead of from a timer thread started anew
+    every 10 ms (the name-mangled hook this relies on is still called: else no sweep)."""
+    time_machine.move_to("2026-11-26 08:00:00", tick=False)
+    counters = MemoryCounters()
+    window = FixedWindowRateLimiter(counters)
+    two_a_minute = limits.parse("2 per minute")
+    counters.timer.join()  # the one-shot timer limits starts at creation
+    first_timer = counters.timer
+
+    hits = []
+    for name in ("a", "a", "a", "b"):
+        hits.append(window.hit(two_a_minute, name))
+        time.sleep(0.02)  # past the 10 ms after which limits would start another timer
+    time_machine.shift(61)
+    again = window.hit(two_a_minute, "a")
+    counters.next_sweep = 0  # a sweep is due
+    window.hit(two_a_minute, "c")
+
+    assert hits == [True, True, False, True]
+    assert again is True
+    assert counters.timer is first_timer
+    assert sorted(counters.storage) == sorted(two_a_minute.key_for(n) for n in ("a", "c"))
 
 
 # Nothing listens on port 1: every use of this storage fails at once.
