@@ -6,7 +6,8 @@ import unicodedata
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext as _
+
+from sspr.i18n import gettext as _
 
 MAX_USERNAME = 150
 

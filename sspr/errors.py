@@ -10,9 +10,10 @@ import logging
 from typing import TYPE_CHECKING
 
 from flask import Response, make_response, render_template
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from sspr.i18n import lazy_gettext as _l
 
 if TYPE_CHECKING:
     from flask import Flask

@@ -5,7 +5,6 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import Field, Form, HiddenField, PasswordField, RadioField, StringField, SubmitField, widgets
@@ -14,6 +13,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets.core import clean_key
 
 from sspr.i18n import WTFORMS_MESSAGES, WTFormsMessages
+from sspr.i18n import lazy_gettext as _l
 
 # Longest value any text field takes; longer input is refused, never cut.
 TEXT_MAX = 320

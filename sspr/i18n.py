@@ -1,5 +1,7 @@
 """Language choice: an explicit pick (?lang=, kept in the session), else the
-browser's Accept-Language, else the first configured language."""
+browser's Accept-Language, else the first configured language.  And the
+translation functions sspr's code and templates call: Flask-Babel's, with the
+language's catalogue found once per request instead of for every string."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ from functools import cache
 from typing import Any
 
 from babel import Locale, support
-from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import get_locale, get_translations
+from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
+from flask_babel import LazyString, get_locale, get_translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -64,11 +66,32 @@ def _translations() -> support.NullTranslations:
     """Flask-Babel's catalogue for the current language, found once per request and
     language (a mail forces its user's language): Flask-Babel's own lookup reads a
     dozen context locals, and a page asks for it 10 to 20 times."""
+    if not has_app_context():
+        return NULL_TRANSLATIONS
     locale = get_locale()
     found = g.get("sspr_translations")
     if found is None or found[0] is not locale:
         found = g.sspr_translations = (locale, get_translations())
     return found[1]  # type: ignore[no-any-return]
+
+
+NULL_TRANSLATIONS = support.NullTranslations()
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """Flask-Babel's gettext, through the catalogue found once per request."""
+    text = _translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    variables.setdefault("num", num)
+    return _translations().ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """Translated when shown, in the language of the page or mail it is shown in."""
+    return LazyString(gettext, string, **variables)
 
 
 def _template_functions(catalogue: Callable[[], support.NullTranslations]) -> dict[str, Any]:

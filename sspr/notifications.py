@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from sspr import tokens
 from sspr.extensions import db
+from sspr.i18n import gettext as _
 from sspr.models import User
 from sspr.verification import outbox
 

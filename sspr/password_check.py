@@ -14,12 +14,12 @@ from itertools import chain
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import InputRequired
 
 from sspr import ratelimits, users
 from sspr.forms import PASSWORD_INPUT_MAX, PlainText, SsprForm
+from sspr.i18n import lazy_gettext as _l
 
 bp = Blueprint("password_check", __name__)
 

@@ -15,10 +15,11 @@ import argon2
 import argon2.profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from sspr.i18n import gettext as _
+from sspr.i18n import ngettext
 
 MAX_LENGTH = 256
 # zxcvbn's run time grows fast with length; beyond this many characters a

@@ -18,12 +18,12 @@ from typing import Any
 
 import phonenumbers
 from flask import Flask, current_app, g
-from flask_babel import gettext as _
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from sspr import clock
 from sspr.extensions import db
+from sspr.i18n import gettext as _
 from sspr.models import Setting
 
 METHODS = ("email", "sms")

@@ -7,10 +7,10 @@ session also ends at its absolute lifetime and after a spell without requests
 from __future__ import annotations
 
 from flask import Flask, current_app, flash, g, request, session
-from flask_babel import ngettext
 
 from sspr import clock, tokens
 from sspr.extensions import db
+from sspr.i18n import ngettext
 from sspr.models import User, new_session_version
 
 # The idle timer's mark is rewritten at most this often (seconds): each rewrite sends the cookie again.

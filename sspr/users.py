@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import literal, select
 from sqlalchemy.orm.attributes import flag_modified
 
 from sspr import clock, contacts, passwords, policy
 from sspr.extensions import db
+from sspr.i18n import gettext as _
 from sspr.models import ROLES, User, new_session_version
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import update
 
 from sspr import audit, clock, contacts, message_limits, notifications, passwords, policy, tokens
 from sspr.extensions import db
+from sspr.i18n import gettext as _
 from sspr.models import Challenge, User
 from sspr.verification import codes
 

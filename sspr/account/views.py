@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from sspr import audit, clock, notifications, passwords, ratelimits, sessions, users
 from sspr.account import service
@@ -13,6 +12,7 @@ from sspr.auth.forms import ChangePasswordForm
 from sspr.auth.views import login_required
 from sspr.extensions import db
 from sspr.forms import ActionForm
+from sspr.i18n import gettext as _
 from sspr.models import Challenge
 
 bp = Blueprint("account", __name__, url_prefix="/account")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import current_app
-from flask_babel import gettext as _
 
 from sspr import audit, contacts, notifications, policy, users
+from sspr.i18n import gettext as _
 from sspr.models import ROLES, User, new_session_version
 
 

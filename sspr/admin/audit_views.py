@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Response, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from sspr import clock
 from sspr.admin import audit_log
 from sspr.admin.forms import AuditFilterForm
+from sspr.i18n import gettext as _
 
 
 def _filter_form() -> AuditFilterForm:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app
-from flask_babel import lazy_gettext as _l
 
 from sspr import sessions
 from sspr.admin import audit_views, bulk_views, home, outbox_views, policy_views, users_views
 from sspr.admin.access import admin_required, fresh_auth_required
+from sspr.i18n import lazy_gettext as _l
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

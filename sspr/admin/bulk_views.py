@@ -16,14 +16,14 @@ from urllib.parse import quote
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_wtf import FlaskForm
 
 from sspr import sessions
 from sspr.admin import accounts, resets, selection
 from sspr.admin.forms import BulkResetForm, EndSessionsForm, ForceChangeForm
 from sspr.extensions import db
+from sspr.i18n import gettext as _
+from sspr.i18n import ngettext
 from sspr.models import User
 
 # The confirm pages name this many of the selected users, then say how many more.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -25,6 +24,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from sspr import policy
 from sspr.admin.audit_log import Filters
 from sspr.forms import PASSWORD_INPUT_MAX, PlainText, SsprForm
+from sspr.i18n import lazy_gettext as _l
 
 
 class ReauthForm(SsprForm):

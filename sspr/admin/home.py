@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from sspr import audit, clock, passwords, policy, sessions
 from sspr.admin import outbox_queue, queries
 from sspr.admin.forms import ReauthForm
 from sspr.auth.views import safe_next
 from sspr.extensions import db
+from sspr.i18n import gettext as _
 
 
 def dashboard() -> ResponseReturnValue:

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, select
 
 from sspr import audit, contacts
 from sspr.extensions import db
+from sspr.i18n import lazy_gettext as _l
 from sspr.models import MAX_ID, OutboxMessage, User
 from sspr.verification import outbox
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from sspr import clock, sessions
 from sspr.admin import outbox_queue
 from sspr.admin.forms import OutboxActionForm
 from sspr.extensions import db
+from sspr.i18n import gettext as _
 
 
 def _page(state: str, status: int = 200, errors: list[str] | None = None) -> ResponseReturnValue:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from sspr import clock, policy, sessions
 from sspr.admin import policy_edit, policy_impact
 from sspr.admin.forms import PolicyForm
+from sspr.i18n import gettext as _
 
 
 def edit() -> ResponseReturnValue:

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 
 from sspr import contacts, users
 from sspr.extensions import db
+from sspr.i18n import gettext as _
+from sspr.i18n import lazy_gettext as _l
 from sspr.models import User
 from sspr.policy import Policy
 

@@ -21,13 +21,13 @@ from datetime import datetime
 
 import argon2
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
 from sspr import audit, clock, contacts, notifications, passwords, policy, users
 from sspr.admin.access import may_manage
 from sspr.admin.selection import Selection
 from sspr.extensions import db
+from sspr.i18n import gettext as _
 from sspr.models import User
 from sspr.reveal import service as reveal
 

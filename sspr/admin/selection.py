@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from sspr.admin.access import may_manage
 from sspr.extensions import db
+from sspr.i18n import gettext as _
 from sspr.models import MAX_ID, User
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from sspr import clock, policy, sessions, users
@@ -15,6 +14,7 @@ from sspr.admin import accounts, queries, resets
 from sspr.admin.access import may_manage
 from sspr.admin.forms import ROLE_LABELS, AccountActionForm, ContactsForm, ResetForm, RoleForm
 from sspr.extensions import db
+from sspr.i18n import gettext as _
 from sspr.models import MAX_ID, User
 
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired
 
 from sspr.forms import PASSWORD_INPUT_MAX, PlainText, SsprForm
+from sspr.i18n import lazy_gettext as _l
 
 
 def _username(label: object = None) -> StringField:

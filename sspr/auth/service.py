@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from sspr import audit, policy, users
+from sspr.i18n import gettext as _
+from sspr.i18n import ngettext
 from sspr.models import User
 
 

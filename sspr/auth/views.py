@@ -10,13 +10,13 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from sspr import audit, clock, passwords, policy, ratelimits, sessions, setup, users
 from sspr.auth import not_me as report
 from sspr.auth import service
 from sspr.auth.forms import ChangePasswordForm, LoginForm, LogoutForm, ReportForm, SetupForm
 from sspr.extensions import db
+from sspr.i18n import gettext as _
 
 bp = Blueprint("auth", __name__)
 

@@ -18,14 +18,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sspr import audit, clock, contacts, message_limits, notifications, policy, tokens, users
 from sspr.errors import FlowReplayed, FlowTampered, LinkExpired, LinkInvalid, LinkUsed, TooManyWrongCodes
 from sspr.extensions import db
+from sspr.i18n import gettext as _
+from sspr.i18n import ngettext
 from sspr.models import Challenge, ResetFlow
 from sspr.reset import state
 from sspr.reset.state import (

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import InputRequired
 
 from sspr.forms import PASSWORD_INPUT_MAX, PlainText, SsprForm
+from sspr.i18n import lazy_gettext as _l
 
 METHOD_LABELS = {
     "email": _l("A code by e-mail to my alternate e-mail address"),

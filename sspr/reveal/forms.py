@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import SubmitField
 
 from sspr.forms import SsprForm
+from sspr.i18n import lazy_gettext as _l
 
 
 class RevealForm(SsprForm):
