@@ -34,7 +34,7 @@ from typing import Any
 import argon2
 import argon2.profiles
 
-from bench import bulk_reset, load, peer_report, probe, servers
+from bench import bulk_reset, load, peer_report, probe, servers, wrk
 from bench.browser import Response
 from bench.latency import people
 from bench.peer_apps import Django, Request, Sspr
@@ -44,6 +44,8 @@ from sspr.config import DEFAULTS
 DJANGO_VENV = ROOT / "bench" / ".venv-django"
 PASSWORD_POOL_MIN = 20
 KINDS = ("hello", "argon2", "hello-form", "hello-hash", "form", "known", "unknown", "both", "landing", "password")
+# The windows wrk can send (each request needs nothing prepared for it alone).
+WRK_KINDS = ("hello", "hello-form", "form", "known", "unknown", "landing")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -68,6 +70,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=KINDS,
         metavar="KIND",
         help=f"only these windows ({', '.join(KINDS)}); a partial run, for a closer look at one step",
+    )
+    p.add_argument(
+        "--load",
+        choices=("wrk", "python"),
+        default="wrk",
+        help="the client of the page and first-step windows: wrk (default), or bench.load's Python client",
     )
     p.add_argument("--quick", action="store_true", help="a smoke run: 200 pairs, one round of short windows")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (databases, mail, logs)")
@@ -237,6 +245,8 @@ class Run:
         server = self.hello if target.app is None else target.app.server
         if isinstance(target.app, Sspr):
             servers.wait_outbox_drained(server.workdir)  # the last window's mail is not sent during this one
+        if self.args.load == "wrk" and target.kind in WRK_KINDS:
+            return self.wrk_window(target, server)
         plan = self.plan(target)
         with servers.RssSampler(server) as rss:
             window = load.measure(
@@ -258,6 +268,39 @@ class Run:
         if target.kind == "password" and target.app is not None:
             self.guesses[target.app.name] = max(self.guesses[target.app.name], window.rate)
         return record
+
+    def wrk_window(self, target: Target, server: servers.Gunicorn) -> dict[str, Any]:
+        """A window of wrk's requests, recorded as load.measure records a window."""
+        if target.app is None:
+            spec = wrk.Requests("GET", "/form" if target.kind == "hello-form" else "/", 200)
+        else:
+            spec = target.app.wrk_requests(target.kind)
+        self.meter.lap()
+        server0 = server.cpu_seconds()
+        with servers.RssSampler(server) as rss:
+            result = wrk.run(server.port, spec, round(self.args.seconds), self.args.clients)
+        server_cpu = (server.cpu_seconds() - server0) / result.seconds
+        machine = self.meter.lap()
+        # The meter counts this process and the servers as ours; wrk is ours too.
+        client_cpu = result.client_cpu_seconds / result.seconds
+        return {
+            "target": target.label,
+            "kind": target.kind,
+            "app": target.app.name if target.app else None,
+            "clients": self.args.clients,
+            "seconds": result.seconds,
+            "completed": result.completed,
+            "failed": result.failed,
+            "ran_out": False,
+            "rate": result.completed / result.seconds,
+            "client_cpu": client_cpu,
+            "server_cpu": server_cpu,
+            "other_cpu": max(machine["other_cores"] - client_cpu, 0.0),
+            "steal": machine["steal"],
+            "rss_mib": rss.per_worker_mib(),
+            "latency_p50_ms": result.latency_p50_ms,
+            "load": "wrk",
+        }
 
     def plan(self, target: Target) -> Plan:
         """The window's requests, with the work they need prepared first (untimed)."""

@@ -20,7 +20,9 @@ import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
+from bench import wrk
 from bench.browser import Browser, Outbox, Response
 from bench.latency import Person, WrongPage, new_password
 from bench.load import Flow, Pool, run_threads
@@ -47,6 +49,17 @@ def _first_post(base: Browser, action: str, field: str, names: dict[str, list[st
         return base.clone().submit(action, **{field: names[who][i % len(names[who])]})
 
     return send
+
+
+def _wrk_first_post(base: Browser, action: str, field: str, names: list[str], expected: int) -> wrk.Requests:
+    """The first-step posts for wrk: ``base``'s cookies and hidden inputs, the names in turn."""
+    headers = {**_wrk_cookies(base), "Content-Type": "application/x-www-form-urlencoded"}
+    hidden = base.page.hidden(action) if base.page else {}
+    return wrk.Requests("POST", action, expected, headers, tuple(urlencode({**hidden, field: n}) for n in names))
+
+
+def _wrk_cookies(base: Browser) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in base.cookies.items())}
 
 
 def _password_request(pool: Pool, action: str | None, fields: Callable[[str], dict[str, str]]) -> Request:
@@ -84,15 +97,17 @@ class Sspr:
     def form(self) -> Request:
         return lambda: Browser(self.server.port).get(self.form_path)
 
-    def first_post(self) -> Callable[[str], Response]:
-        base = Browser(self.server.port)
-        _expect(base.get(self.form_path), 200, "sspr form")
+    def names(self) -> dict[str, list[str]]:
         # As many unknown names as known ones, each taken as often (limits count per name).
-        names = {
+        return {
             "known": [p.username for p in self.people],
             "unknown": [f"bench-nobody-{i}" for i in range(len(self.people))],
         }
-        return _first_post(base, self.form_path, "username", names)
+
+    def first_post(self) -> Callable[[str], Response]:
+        base = Browser(self.server.port)
+        _expect(base.get(self.form_path), 200, "sspr form")
+        return _first_post(base, self.form_path, "username", self.names())
 
     def landing(self) -> Request:
         """The method page the first step redirects to (opening it again uses nothing up)."""
@@ -101,6 +116,17 @@ class Sspr:
         _expect(base.submit(self.form_path, username=self.people[0].username), 303, "user name")
         _expect(base.follow(), 200, "method page")
         return lambda: base.clone().get("/password-reset/method")
+
+    def wrk_requests(self, kind: str) -> wrk.Requests:
+        """The form, the first step for known or unknown names, or its landing page, for wrk."""
+        if kind == "form":
+            return wrk.Requests("GET", self.form_path, 200)
+        base = Browser(self.server.port)
+        _expect(base.get(self.form_path), 200, "sspr form")
+        if kind == "landing":
+            _expect(base.submit(self.form_path, username=self.people[0].username), 303, "user name")
+            return wrk.Requests("GET", "/password-reset/method", 200, _wrk_cookies(base))
+        return _wrk_first_post(base, self.form_path, "username", self.names()[kind], self.first_status)
 
     def password_posts(self, count: int, timeout: float) -> Request:
         """``count`` flows verified by e-mail and standing on the password page; each
@@ -159,11 +185,23 @@ class Django:
     def form(self) -> Request:
         return lambda: Browser(self.server.port).get(self.form_path)
 
+    def names(self) -> dict[str, list[str]]:
+        return {"known": self.known, "unknown": [f"django-nobody-{i}@example.com" for i in range(len(self.known))]}
+
     def first_post(self) -> Callable[[str], Response]:
         base = Browser(self.server.port)
         _expect(base.get(self.form_path), 200, "Django form")
-        names = {"known": self.known, "unknown": [f"django-nobody-{i}@example.com" for i in range(len(self.known))]}
-        return _first_post(base, self.form_path, "email", names)
+        return _first_post(base, self.form_path, "email", self.names())
+
+    def wrk_requests(self, kind: str) -> wrk.Requests:
+        """The form, the first step for known or unknown addresses, or its landing page, for wrk."""
+        if kind == "form":
+            return wrk.Requests("GET", self.form_path, 200)
+        if kind == "landing":
+            return wrk.Requests("GET", self.form_path + "done/", 200)
+        base = Browser(self.server.port)
+        _expect(base.get(self.form_path), 200, "Django form")
+        return _wrk_first_post(base, self.form_path, "email", self.names()[kind], self.first_status)
 
     def landing(self) -> Request:
         """The "check your mail" page the first step redirects to."""

@@ -243,7 +243,8 @@ def render(results: dict[str, Any]) -> str:
         parts.append(f"\n**{warning}**")
     parts += [
         f"\nWindows: {s['clients']} client threads ({s['load_clients']} for 'both'), {s['rounds']} round-robin "
-        f"rounds of {s['seconds']:g} s ({s['hash_seconds']:g} s for password and argon2)",
+        f"rounds of {s['seconds']:g} s ({s['hash_seconds']:g} s for password and argon2); pages and first steps "
+        f"sent by {'wrk, over as many connections' if s.get('load', 'python') == 'wrk' else 'the Python client'}",
         windows_table(results["windows"]),
         "\nsspr against Django (medians of per-round ratios)",
         peer_table(results["windows"]),
