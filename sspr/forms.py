@@ -89,8 +89,6 @@ class SsprForm(FlaskForm):
     class Meta:
         csrf = False
 
-        csrf = False
-
         def get_translations(self, form: Form) -> WTFormsMessages:
             return WTFORMS_MESSAGES
 
