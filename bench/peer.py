@@ -413,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
         earlier = json.loads(args.report.read_text())
         print(peer_report.render(earlier))
         return 0
+    if args.load == "wrk" and shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install wrk (or run with --load python)", file=sys.stderr)
+        return 2
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="sspr-bench-peer-"))
     results: dict[str, Any] = {
