@@ -18,6 +18,7 @@ from flask import current_app
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from sspr import argon2_memory
 from sspr.i18n import gettext as _
 from sspr.i18n import ngettext
 
@@ -29,7 +30,14 @@ MIN_ZXCVBN_SCORE = 3
 
 
 def build_hasher(profile: str) -> argon2.PasswordHasher:
-    return argon2.PasswordHasher.from_parameters(getattr(argon2.profiles, profile))
+    return hasher_for(getattr(argon2.profiles, profile))
+
+
+def hasher_for(parameters: argon2.Parameters) -> argon2.PasswordHasher:
+    """A hasher for these parameters, with argon2's memory on reused huge pages where this system allows it."""
+    if argon2_memory.works():
+        return argon2_memory.HugePageHasher.from_parameters(parameters)
+    return argon2.PasswordHasher.from_parameters(parameters)
 
 
 def hasher() -> argon2.PasswordHasher:

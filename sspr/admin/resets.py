@@ -81,7 +81,7 @@ def temporary_password() -> str:
 
 
 def _hash_batch(parameters: argon2.Parameters, batch: list[str]) -> list[str]:
-    hasher = argon2.PasswordHasher.from_parameters(parameters)
+    hasher = passwords.hasher_for(parameters)
     return [hasher.hash(p) for p in batch]
 
 
@@ -91,7 +91,7 @@ def hash_all(
     """argon2 hashes of every password, in order, using every core for large lists;
     with the configured profile unless ``parameters`` are given."""
     plain = [passwords.normalise(p) for p in plain]
-    hasher = passwords.hasher() if parameters is None else argon2.PasswordHasher.from_parameters(parameters)
+    hasher = passwords.hasher() if parameters is None else passwords.hasher_for(parameters)
     workers = os.cpu_count() or 1
     if len(plain) < PARALLEL_FROM or workers == 1:
         hashes = []
@@ -116,7 +116,7 @@ def estimate_seconds(count: int) -> float:
     """Roughly how long a bulk reset of this many users takes here: a few hashes
     timed now, plus what saving, auditing and notifying cost each user (measured:
     about 3 ms, 5 ms with reveal links).  Shown before a bulk reset."""
-    hasher = argon2.PasswordHasher.from_parameters(GENERATED_PROFILE)
+    hasher = passwords.hasher_for(GENERATED_PROFILE)
     started = time.perf_counter()
     for _sample in range(3):
         hasher.hash(temporary_password())
