@@ -28,26 +28,30 @@ import argon2
 import argon2.profiles
 import sqlalchemy as sa
 
+from sspr import passwords
 from sspr.admin.resets import GENERATED_PROFILE, temporary_password
 
 RESULTS = Path(__file__).parent / "results"
 SSPR = str(Path(sys.executable).parent / "sspr")  # the console script of this venv
 
 
-def _hash_batch(parameters: argon2.Parameters, count: int) -> int:
-    hasher = argon2.PasswordHasher.from_parameters(parameters)
+def _hash_batch(parameters: argon2.Parameters, count: int, sspr_memory: bool) -> int:
+    hasher = passwords.hasher_for(parameters) if sspr_memory else argon2.PasswordHasher.from_parameters(parameters)
     for _ in range(count):
         hasher.hash(temporary_password())
     return count
 
 
-def ideal_seconds(parameters: argon2.Parameters, count: int, workers: int | None = None) -> float:
-    """N hashes over ``workers`` processes (every core by default), in batches, as a pool does it at best."""
+def ideal_seconds(
+    parameters: argon2.Parameters, count: int, workers: int | None = None, *, sspr_memory: bool = False
+) -> float:
+    """N hashes over ``workers`` processes (every core by default), in batches, as a pool does it at best:
+    with argon2-cffi as it comes, or with sspr's hasher (its memory on reused huge pages)."""
     workers = workers or os.cpu_count() or 1
     batches = [count // workers + (1 if i < count % workers else 0) for i in range(workers)]
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        assert sum(pool.map(_hash_batch, [parameters] * workers, batches)) == count
+        assert sum(pool.map(_hash_batch, [parameters] * workers, batches, [sspr_memory] * workers)) == count
     return time.perf_counter() - started
 
 

@@ -43,7 +43,19 @@ from sspr.config import DEFAULTS
 
 DJANGO_VENV = ROOT / "bench" / ".venv-django"
 PASSWORD_POOL_MIN = 20
-KINDS = ("hello", "argon2", "hello-form", "hello-hash", "form", "known", "unknown", "both", "landing", "password")
+KINDS = (
+    "hello",
+    "argon2",
+    "argon2-sspr",
+    "hello-form",
+    "hello-hash",
+    "form",
+    "known",
+    "unknown",
+    "both",
+    "landing",
+    "password",
+)
 # The windows wrk can send (each request needs nothing prepared for it alone).
 WRK_KINDS = ("hello", "hello-form", "form", "known", "unknown", "landing")
 
@@ -153,6 +165,7 @@ def targets(apps: list[Sspr | Django], only: list[str] | None = None) -> list[Ta
     found = [
         Target("hello", "hello"),
         Target("argon2 (bare, 2 processes)", "argon2"),
+        Target("argon2, sspr's hasher (bare, 2 processes)", "argon2-sspr"),
         Target("hello GET form", "hello-form"),
         Target("hello POST argon2", "hello-hash"),
     ]
@@ -240,8 +253,8 @@ class Run:
                 )
 
     def window(self, target: Target) -> dict[str, Any]:
-        if target.kind == "argon2":
-            return self.bare_argon2(target.label)
+        if target.kind in ("argon2", "argon2-sspr"):
+            return self.bare_argon2(target)
         server = self.hello if target.app is None else target.app.server
         if isinstance(target.app, Sspr):
             servers.wait_outbox_drained(server.workdir)  # the last window's mail is not sent during this one
@@ -328,20 +341,24 @@ class Run:
             app.password_posts(count, timeout=300), app.password_status, args.clients, args.hash_seconds, accept
         )
 
-    def bare_argon2(self, label: str) -> dict[str, Any]:
-        """The limit: argon2 with sspr's parameters, nothing else, in as many processes as app workers."""
+    def bare_argon2(self, target: Target) -> dict[str, Any]:
+        """The limit: argon2 with sspr's parameters, nothing else, in as many processes as app workers;
+        with argon2-cffi as it comes (the issue's bound) or with sspr's hasher."""
         count = max(2 * servers.WORKERS, math.ceil(self.guesses["argon2"] * self.args.hash_seconds))
         self.meter.lap()
         before = os.times()
-        seconds = bulk_reset.ideal_seconds(self.parameters, count, servers.WORKERS)
+        seconds = bulk_reset.ideal_seconds(
+            self.parameters, count, servers.WORKERS, sspr_memory=target.kind == "argon2-sspr"
+        )
         after = os.times()
         seen = self.meter.lap()
         # The pool's processes are ours, though the meter counts only this process and the servers.
         pool = (after.children_user + after.children_system - before.children_user - before.children_system) / seconds
-        self.guesses["argon2"] = count / seconds
+        if target.kind == "argon2":
+            self.guesses["argon2"] = count / seconds
         return {
-            "target": label,
-            "kind": "argon2",
+            "target": target.label,
+            "kind": target.kind,
             "app": None,
             "clients": servers.WORKERS,
             "seconds": seconds,
