@@ -85,6 +85,12 @@ class Arenas:
         if arena is not None:
             arena.close()
 
+    def after_fork(self) -> None:
+        """In a forked child (a bulk reset's process pool): a new lock, since another thread may have
+        held the parent's at the fork, and nothing lent, since the threads that borrowed are not here."""
+        self._lock = threading.Lock()
+        self._lent = {}
+
     def idle(self) -> mmap.mmap | None:
         """The kept mapping (tests check that it was wiped)."""
         return self._idle
@@ -95,6 +101,7 @@ class Arenas:
 
 
 ARENAS = Arenas()
+os.register_at_fork(after_in_child=ARENAS.after_fork)
 
 
 def _allocation_failed(kind: type[BaseException], error: BaseException, traceback: Any) -> None:

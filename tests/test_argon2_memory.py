@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import threading
 from pathlib import Path
 
@@ -125,6 +126,21 @@ def test_threads_hashing_at_once_each_get_their_own_memory():
 
     assert results == {i: theirs.hash(f"{PASSWORD} {i}", salt=salts[i]) for i in range(8)}
     assert argon2_memory.ARENAS.lent() == 0
+
+
+def test_a_forked_child_hashes_though_the_parent_held_the_lock_at_the_fork():
+    """A process forked while another thread was lending memory (a bulk reset's pool) does not deadlock."""
+    hasher = argon2_memory.HugePageHasher.from_parameters(CHEAP)
+    stored = hasher.hash(PASSWORD)
+
+    with argon2_memory.ARENAS._lock:
+        child = os.fork()
+        if child == 0:  # the child reports by its exit code
+            signal.alarm(10)  # a deadlock ends the child with SIGALRM instead of hanging the suite
+            os._exit(0 if hasher.verify(stored, PASSWORD) else 1)
+    _, status = os.waitpid(child, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_memory_that_cannot_be_mapped_is_a_hashing_error(monkeypatch, caplog):
