@@ -79,7 +79,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--wait-quiet", type=float, default=20, help="wait up to this long for other load to settle")
     p.add_argument("--quiet-limit", type=float, default=QUIET_LIMIT, help="others' cores over which it is not quiet")
     p.add_argument("--django-venv", type=Path, default=DJANGO_VENV, help="the peer's own venv (made if missing)")
-    p.add_argument("--slices", type=int, default=20, help="alternating known/unknown slices per app")
+    p.add_argument("--slices", type=int, default=40, help="alternating known/unknown slices per app")
     p.add_argument("--slice-seconds", type=float, default=1.0, help="length of one alternating slice")
     p.add_argument("--skip-pairs", action="store_true", help="no pair probe")
     p.add_argument(
