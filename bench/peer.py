@@ -167,24 +167,30 @@ class Target:
     app: Sspr | Django | None = None
 
 
-def targets(apps: list[Sspr | Django], only: list[str] | None = None) -> list[Target]:
+def targets(apps: list[Sspr | Django], only: list[str] | None = None) -> list[list[Target]]:
+    """The windows of a round, in groups that run back to back: each step of both apps, with
+    the bound it is compared with, so the two windows of a ratio run seconds apart rather than
+    minutes, and the machine's drift falls on both alike."""
+
+    def each_app(label: str, kind: str) -> list[Target]:
+        return [Target(f"{app.name} {label}", kind, app) for app in apps]
+
     found = [
-        Target("hello", "hello"),
-        Target("argon2 (bare, 2 processes)", "argon2"),
-        Target("argon2, sspr's hasher (bare, 2 processes)", "argon2-sspr"),
-        Target("hello GET form", "hello-form"),
-        Target("hello POST argon2", "hello-hash"),
+        [Target("hello", "hello")],
+        [Target("hello GET form", "hello-form"), *each_app("GET form", "form")],
+        each_app("POST first, known", "known"),
+        each_app("POST first, unknown", "unknown"),
+        each_app("POST first, both", "both"),
+        each_app("GET page after first", "landing"),
+        [
+            Target("argon2 (bare, 2 processes)", "argon2"),
+            Target("argon2, sspr's hasher (bare, 2 processes)", "argon2-sspr"),
+            Target("hello POST argon2", "hello-hash"),
+            *each_app("POST password", "password"),
+        ],
     ]
-    for app in apps:
-        found += [
-            Target(f"{app.name} GET form", "form", app),
-            Target(f"{app.name} POST first, known", "known", app),
-            Target(f"{app.name} POST first, unknown", "unknown", app),
-            Target(f"{app.name} POST first, both", "both", app),
-            Target(f"{app.name} GET page after first", "landing", app),
-            Target(f"{app.name} POST password", "password", app),
-        ]
-    return [t for t in found if only is None or t.kind in only]
+    groups = [[t for t in group if only is None or t.kind in only] for group in found]
+    return [group for group in groups if group]
 
 
 class Run:
@@ -245,27 +251,31 @@ class Run:
         return found
 
     def rounds(self) -> None:
-        every = targets(self.apps, self.args.only)
-        # A 10 s argon2 window's rate drifts with the machine by more than the 0.95 target's margin,
-        # so the hashing windows get more rounds of their own.
+        groups = targets(self.apps, self.args.only)
         for r in range(max(self.args.rounds, self.args.hash_rounds)):
-            turn = [
-                t
-                for t in every
-                if r < (self.args.hash_rounds if t.kind in peer_report.HASH_KINDS else self.args.rounds)
-            ]
+            turn = [kept for group in groups if (kept := [t for t in group if self.runs_in(t, r)])]
             if not turn:
                 continue
-            for target in turn[r % len(turn) :] + turn[: r % len(turn)]:  # rotate: no target always first
-                record = self.window(target)
-                record["round"] = r
-                self.records.append(record)
-                print(
-                    f"round {r + 1} {target.label:<30} {record['rate']:8.1f}/s  {record['completed']} ok"
-                    f" {record['failed']} failed  {record['seconds']:.1f} s{' (ran out)' if record['ran_out'] else ''}"
-                    f"  others {record['other_cpu']:.2f} cores",
-                    flush=True,
-                )
+            for group in turn[r % len(turn) :] + turn[: r % len(turn)]:  # rotate the groups: none always first
+                # Every other round a group runs backwards: neither app always first.
+                for target in group if r % 2 == 0 else reversed(group):
+                    self.run_window(target, r)
+
+    def runs_in(self, target: Target, r: int) -> bool:
+        """A 10 s argon2 window's rate drifts with the machine by more than the 0.95 target's
+        margin, so the hashing windows get more rounds of their own."""
+        return r < (self.args.hash_rounds if target.kind in peer_report.HASH_KINDS else self.args.rounds)
+
+    def run_window(self, target: Target, r: int) -> None:
+        record = self.window(target)
+        record["round"] = r
+        self.records.append(record)
+        print(
+            f"round {r + 1} {target.label:<30} {record['rate']:8.1f}/s  {record['completed']} ok"
+            f" {record['failed']} failed  {record['seconds']:.1f} s{' (ran out)' if record['ran_out'] else ''}"
+            f"  others {record['other_cpu']:.2f} cores",
+            flush=True,
+        )
 
     def window(self, target: Target) -> dict[str, Any]:
         if target.kind in ("argon2", "argon2-sspr"):
