@@ -202,7 +202,9 @@ def works() -> bool:
         type=argon2.Type.ID, version=19, salt_len=16, hash_len=16, time_cost=1, memory_cost=64, parallelism=1
     )
     salt = b"sspr self-check!"
-    theirs = low_level.hash_secret(b"password", salt, 1, 64, 1, 16, argon2.Type.ID).decode("ascii")
+    theirs = low_level.hash_secret(
+        b"password", salt, params.time_cost, params.memory_cost, params.parallelism, params.hash_len, params.type
+    ).decode("ascii")
     try:
         ours = encode(params, salt, raw_hash(b"password", salt, params))
     # A renamed context field is a KeyError, a changed one a TypeError; a failed mapping a HashingError.
